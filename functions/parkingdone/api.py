@@ -1,0 +1,22 @@
+"""The `api` HTTP function's Flask app: every /api/** route, one blueprint per audience."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from parkingdone import health
+from parkingdone.http import create_app
+
+
+def build_app() -> Flask:
+    app = create_app("parkingdone-api")
+
+    @app.get("/api/health")
+    def _health():
+        status, body = health.check()
+        return jsonify(body), status
+
+    return app
+
+
+app = build_app()

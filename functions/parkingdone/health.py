@@ -1,0 +1,35 @@
+"""GET /api/health: the version and a Firestore round trip, so a check proves the stack."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from firebase_functions import logger
+from google.api_core import exceptions as google_exceptions
+
+from parkingdone import config
+from parkingdone.firebase import db
+
+FIRESTORE_TIMEOUT_SECONDS = 3.0
+
+
+def check() -> tuple[int, dict[str, Any]]:
+    started = time.perf_counter()
+    try:
+        ref = db().collection("_health").document("ping")
+        ref.set({"at": datetime.now(UTC)}, timeout=FIRESTORE_TIMEOUT_SECONDS)
+        ref.get(timeout=FIRESTORE_TIMEOUT_SECONDS)
+    except (google_exceptions.GoogleAPIError, OSError) as exc:
+        logger.warn("health.firestore_unreachable", error=repr(exc))
+        return 503, {
+            "status": "unavailable",
+            "version": config.VERSION,
+            "firestore": {"ok": False, "error": type(exc).__name__},
+        }
+    return 200, {
+        "status": "ok",
+        "version": config.VERSION,
+        "firestore": {"ok": True, "roundTripMs": round((time.perf_counter() - started) * 1000, 1)},
+    }

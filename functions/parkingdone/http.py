@@ -1,0 +1,77 @@
+"""Flask plumbing shared by the HTTP functions: dispatch, JSON bodies, JSON errors.
+
+Each HTTP function owns one Flask app (one per audience); `dispatch` runs the request that
+firebase-functions hands us through it, so routing, error handlers and `test_client()` all
+work the ordinary Flask way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from firebase_functions import logger
+from flask import Flask, Request, Response
+from werkzeug.exceptions import HTTPException
+
+from parkingdone.errors import ApiError, error_response
+
+MAX_JSON_BODY_BYTES = 64 * 1024
+
+
+def create_app(name: str) -> Flask:
+    app = Flask(name)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY_BYTES
+    app.json.sort_keys = False
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.code, error.message, **error.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }.get(error.code or 500, "http_error")
+        return error_response(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.error("http.unexpected_error", error=repr(error), error_type=type(error).__name__)
+        return error_response(500, "internal", "Internal error; the request can be retried")
+
+    return app
+
+
+def dispatch(app: Flask, request: Request) -> Response:
+    """Route a firebase-functions request through `app`."""
+    with app.request_context(request.environ):
+        return app.full_dispatch_request()
+
+
+def json_body(request: Request, max_bytes: int = MAX_JSON_BODY_BYTES) -> Any:
+    """The parsed JSON body, or a clear 413/415/400 before anything is written."""
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise ApiError(413, "payload_too_large", f"Body exceeds {max_bytes} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:
+        raise ApiError(413, "payload_too_large", f"Body exceeds {max_bytes} bytes")
+    mimetype = request.mimetype or ""
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"Body is not valid JSON: {exc}") from exc
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

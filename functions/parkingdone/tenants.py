@@ -1,0 +1,115 @@
+"""Operators and their facilities: the tenant records every feature reads.
+
+Facility documents change rarely and are read on every event, so they are cached in the
+process for a short time; a configuration change shows within FACILITY_CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from google.cloud.firestore import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+OPERATORS = "operators"
+FACILITIES = "facilities"
+FACILITY_CACHE_SECONDS = 30.0
+
+
+class Operator(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    id: str
+    name: str
+    currency: str = "EUR"
+    time_zone: str = "Europe/Helsinki"
+    # Platform fee in basis points (500 = 5 %), taken as the Stripe application fee.
+    platform_fee_bps: int = 500
+    vat_rate_bps: int = 2550
+    # The operator's Stripe connected account; charges are made on it.
+    stripe_account_id: str | None = None
+    language: str = "fi"
+
+
+class Facility(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    id: str
+    operator_id: str
+    name: str
+    # Lower-cased display name, so "Kamppi P1" finds the facility by one indexed query.
+    name_key: str = ""
+    time_zone: str = "Europe/Helsinki"
+    currency: str = "EUR"
+    # Tariff versions as stored (see parkingdone.tariffs); the one in force at entry applies.
+    tariffs: list[dict[str, Any]] = Field(default_factory=list)
+    enforcement_grace_minutes: int = 10
+    max_stay_minutes: int = 7 * 24 * 60
+    # A second camera read of the same entry within this window is the same entry.
+    entry_debounce_seconds: int = 120
+    # GPS geofence: [[lat, lng], ...], a closed polygon in WGS84.
+    geofence: list[list[float]] = Field(default_factory=list)
+    rate_label: str = ""
+    driver_notice: str = ""
+    rules: list[str] = Field(default_factory=list)
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.replace("+", " ").split()).casefold()
+
+
+_cache: dict[str, tuple[float, Facility | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def get_operator(db: Client, operator_id: str) -> Operator | None:
+    snapshot = db.collection(OPERATORS).document(operator_id).get()
+    if not snapshot.exists:
+        return None
+    return Operator.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+
+
+def find_facility(db: Client, operator_id: str, facility_ref: str) -> Facility | None:
+    """The operator's facility named by id or display name, or None; cached briefly.
+
+    A facility of another operator is None too: tenants never see each other's data.
+    """
+    key = f"{operator_id}/{name_key(facility_ref)}"
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit and hit[0] > now:
+        return hit[1]
+    facility = _load_facility(db, operator_id, facility_ref)
+    # Only hits are cached: a facility created a moment ago must not stay "unknown".
+    if facility is not None:
+        with _cache_lock:
+            _cache[key] = (now + FACILITY_CACHE_SECONDS, facility)
+    return facility
+
+
+def _load_facility(db: Client, operator_id: str, facility_ref: str) -> Facility | None:
+    if facility_ref and "/" not in facility_ref:
+        snapshot = db.collection(FACILITIES).document(facility_ref).get()
+        if snapshot.exists:
+            facility = Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+            return facility if facility.operator_id == operator_id else None
+    matches = (
+        db.collection(FACILITIES)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("nameKey", "==", name_key(facility_ref)))
+        .limit(1)
+        .get()
+    )
+    for snapshot in matches:
+        return Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+    return None
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
