@@ -29,3 +29,15 @@ def api(request: https_fn.Request) -> Response:
     from parkingdone.api import app
 
     return dispatch(app, request)
+
+
+# --- ingestion and sessions -----------------------------------------------------------------
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+# --- enforcement -----------------------------------------------------------------------------
+
+
+# --- driver app: accounts and notifications --------------------------------------------------
