@@ -35,6 +35,11 @@ class Operator(BaseModel):
     language: str = "fi"
 
 
+class LatLng(BaseModel):
+    lat: float
+    lng: float
+
+
 class Facility(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
@@ -51,8 +56,9 @@ class Facility(BaseModel):
     max_stay_minutes: int = 7 * 24 * 60
     # A second camera read of the same entry within this window is the same entry.
     entry_debounce_seconds: int = 120
-    # GPS geofence: [[lat, lng], ...], a closed polygon in WGS84.
-    geofence: list[list[float]] = Field(default_factory=list)
+    # GPS geofence: the polygon's corners in order (WGS84). Firestore has no nested arrays,
+    # hence objects rather than [lat, lng] pairs.
+    geofence: list[LatLng] = Field(default_factory=list)
     rate_label: str = ""
     driver_notice: str = ""
     rules: list[str] = Field(default_factory=list)

@@ -1,0 +1,249 @@
+"""The demo data of DESIGN.md: one operator, the Kamppi P1 facility, credentials, three users.
+
+`make run` seeds it into the running emulators, `make demo-data` regenerates emulator-data/
+from it, and the tests' `demo` fixture uses this same code. Idempotent: every document has
+a fixed id, so seeding twice leaves one copy.
+
+These are emulator-only test credentials; a real deployment issues its own
+(`credentials.issue`) and never uses these.
+
+    python -m devstack.demo_data        seed the running emulators (needs the env of `make run`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import stripe
+from firebase_admin import auth
+from google.cloud.firestore import Client
+from stripe import StripeClient
+
+from parkingdone import credentials, tariffs, tenants
+from parkingdone.firebase import app
+
+OPERATOR_ID = "demo-operator"
+FACILITY_ID = "kamppi-p1"
+FACILITY_NAME = "Kamppi P1"
+WEBHOOK_TOKEN = "demo-webhook-token"
+ENFORCEMENT_KEY = "demo-enforcement-key"
+PASSWORD = "demo-password"
+DRIVER_PLATE = "ABC123"
+DRIVER_PLATE_RAW = "ABC-123"
+TEST_CARD = "4242424242424242"
+
+
+@dataclass(frozen=True)
+class User:
+    uid: str
+    email: str
+    display_name: str
+    claims: dict[str, str]
+
+
+SUPER_ADMIN = User(
+    "super-admin", "super@parkingdone.test", "ParkingDone Support", {"role": "super_admin"}
+)
+OPERATOR_ADMIN = User(
+    "demo-operator-admin",
+    "admin@demo-operator.test",
+    "Demo Parking Admin",
+    {"role": "operator_admin", "operatorId": OPERATOR_ID},
+)
+DRIVER = User("demo-driver", "driver@example.test", "Demo Driver", {"role": "driver"})
+
+
+@dataclass(frozen=True)
+class DemoData:
+    operator_id: str
+    facility_id: str
+    facility_name: str
+    webhook_token: str
+    enforcement_key: str
+    driver_uid: str
+    driver_email: str
+    driver_plate: str
+    admin_uid: str
+    super_uid: str
+    password: str
+    stripe_customer_id: str
+    payment_method_id: str
+
+
+def demo_operator() -> tenants.Operator:
+    return tenants.Operator(
+        id=OPERATOR_ID,
+        name="Demo Parking Oy",
+        currency="EUR",
+        time_zone="Europe/Helsinki",
+        platform_fee_bps=500,
+        vat_rate_bps=2550,
+        stripe_account_id="acct_demo_operator",
+        language="fi",
+    )
+
+
+def demo_facility() -> tenants.Facility:
+    return tenants.Facility(
+        id=FACILITY_ID,
+        operator_id=OPERATOR_ID,
+        name=FACILITY_NAME,
+        name_key=tenants.name_key(FACILITY_NAME),
+        time_zone="Europe/Helsinki",
+        currency="EUR",
+        tariffs=[v.model_dump(by_alias=True, mode="json") for v in tariffs.demo_tariff().versions],
+        enforcement_grace_minutes=10,
+        max_stay_minutes=7 * 24 * 60,
+        # The Kamppi centre block in Helsinki, corners clockwise from the north-west.
+        geofence=[
+            tenants.LatLng(lat=60.1700, lng=24.9300),
+            tenants.LatLng(lat=60.1700, lng=24.9345),
+            tenants.LatLng(lat=60.1675, lng=24.9345),
+            tenants.LatLng(lat=60.1675, lng=24.9300),
+        ],
+        rate_label="€3.00 per started hour · first 15 min free · max €20.00 per day",
+        driver_notice="Height limit 2.1 m. Exit via Urho Kekkosen katu after 22:00.",
+        rules=["Stays of 15 minutes or less are free.", "Maximum stay 7 days."],
+    )
+
+
+def _store(db: Client, collection: str, doc_id: str, model) -> None:
+    data = model.model_dump(by_alias=True, exclude={"id"})
+    db.collection(collection).document(doc_id).set(data)
+
+
+def _ensure_user(user: User) -> None:
+    try:
+        auth.get_user(user.uid, app=app())
+        auth.update_user(
+            user.uid, email=user.email, password=PASSWORD, display_name=user.display_name, app=app()
+        )
+    except auth.UserNotFoundError:
+        auth.create_user(
+            uid=user.uid,
+            email=user.email,
+            password=PASSWORD,
+            display_name=user.display_name,
+            email_verified=True,
+            app=app(),
+        )
+    auth.set_custom_user_claims(user.uid, user.claims, app=app())
+
+
+def _stripe() -> StripeClient:
+    base = os.environ.get("STRIPE_API_BASE")
+    if not base:
+        raise RuntimeError("STRIPE_API_BASE (localstripe) is not set; run inside `make run`")
+    return StripeClient(os.environ["STRIPE_SECRET_KEY"], base_addresses={"api": base})
+
+
+def _ensure_saved_card(db: Client) -> tuple[str, str]:
+    """The driver's Stripe customer with a saved test card; reused while localstripe has it."""
+    client = _stripe()
+    profile = db.collection("users").document(DRIVER.uid).get()
+    known = profile.to_dict() or {}
+    if known.get("stripeCustomerId") and known.get("defaultPaymentMethodId"):
+        try:
+            client.v1.customers.retrieve(known["stripeCustomerId"])
+            return known["stripeCustomerId"], known["defaultPaymentMethodId"]
+        except stripe.InvalidRequestError:
+            # localstripe forgets everything when it restarts.
+            print("[seed] the driver's Stripe customer is gone; creating it again")
+    customer = client.v1.customers.create(
+        params={"email": DRIVER.email, "name": DRIVER.display_name, "metadata": {"uid": DRIVER.uid}}
+    )
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {
+                "number": TEST_CARD,
+                "exp_month": 12,
+                "exp_year": datetime.now(UTC).year + 3,
+                "cvc": "123",
+            },
+        }
+    )
+    client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+    return customer.id, method.id
+
+
+def seed(db: Client) -> DemoData:
+    now = datetime.now(UTC)
+    _store(db, tenants.OPERATORS, OPERATOR_ID, demo_operator())
+    _store(db, tenants.FACILITIES, FACILITY_ID, demo_facility())
+    credentials.store(
+        db,
+        WEBHOOK_TOKEN,
+        credentials.Credential(
+            kind="webhook", operator_id=OPERATOR_ID, label="Demo ANPR cameras", created_at=now
+        ),
+    )
+    credentials.store(
+        db,
+        ENFORCEMENT_KEY,
+        credentials.Credential(
+            kind="enforcement",
+            operator_id=OPERATOR_ID,
+            label="Demo enforcement handhelds",
+            created_at=now,
+        ),
+    )
+
+    for user in (SUPER_ADMIN, OPERATOR_ADMIN, DRIVER):
+        _ensure_user(user)
+
+    customer_id, method_id = _ensure_saved_card(db)
+    db.collection("users").document(DRIVER.uid).set(
+        {
+            "email": DRIVER.email,
+            "displayName": DRIVER.display_name,
+            "language": "en",
+            "notificationPrefs": {"push": True},
+            "stripeCustomerId": customer_id,
+            "defaultPaymentMethodId": method_id,
+            "createdAt": now,
+        }
+    )
+    vehicle = {"plate": DRIVER_PLATE, "plateRaw": DRIVER_PLATE_RAW, "country": "FI"}
+    db.collection("users").document(DRIVER.uid).collection("vehicles").document(DRIVER_PLATE).set(
+        {**vehicle, "addedAt": now}
+    )
+    db.collection("plateOwners").document(DRIVER_PLATE).set(
+        {**vehicle, "uid": DRIVER.uid, "since": now}
+    )
+
+    return DemoData(
+        operator_id=OPERATOR_ID,
+        facility_id=FACILITY_ID,
+        facility_name=FACILITY_NAME,
+        webhook_token=WEBHOOK_TOKEN,
+        enforcement_key=ENFORCEMENT_KEY,
+        driver_uid=DRIVER.uid,
+        driver_email=DRIVER.email,
+        driver_plate=DRIVER_PLATE,
+        admin_uid=OPERATOR_ADMIN.uid,
+        super_uid=SUPER_ADMIN.uid,
+        password=PASSWORD,
+        stripe_customer_id=customer_id,
+        payment_method_id=method_id,
+    )
+
+
+def main() -> None:
+    argparse.ArgumentParser(
+        prog="python -m devstack.demo_data", description=__doc__.split("\n\n")[0]
+    ).parse_args()
+    from parkingdone.firebase import db
+
+    data = seed(db())
+    print(
+        f"[seed] operator {data.operator_id}, facility {data.facility_name} ({data.facility_id}),"
+        f" users {SUPER_ADMIN.email}, {OPERATOR_ADMIN.email}, {DRIVER.email}"
+    )
+
+
+if __name__ == "__main__":
+    main()
