@@ -101,7 +101,9 @@ def query(
     return 200, [row["document"] for row in response.json() if "document" in row]
 
 
-def create(caller: Caller, path: str, data: dict[str, Any], server_time: tuple[str, ...] = ()) -> int:
+def create(
+    caller: Caller, path: str, data: dict[str, Any], server_time: tuple[str, ...] = ()
+) -> int:
     """Create the document at `path` (fails if it exists); `server_time` fields get request.time."""
     write: dict[str, Any] = {
         "update": {"name": _name(path), "fields": fields(data)},
