@@ -65,6 +65,7 @@ def firebase_config(offset: int | None = None) -> Path:
     for name, port in ports(shift).items():
         if name in config["emulators"]:
             config["emulators"][name]["port"] = port
+    config["emulators"]["firestore"]["websocketPort"] += shift
     generated = ROOT / f"firebase.{shift}.generated.json"
     generated.write_text(json.dumps(config, indent=2))
     return generated
