@@ -20,7 +20,6 @@ STRIPE_SECRET_KEY = params.SecretParam("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = params.SecretParam("STRIPE_WEBHOOK_SECRET")
 
 
-
 def is_emulator() -> bool:
     """True inside the Functions emulator and in tests talking to the emulators."""
     return os.environ.get("FUNCTIONS_EMULATOR") == "true" or bool(
