@@ -1,0 +1,52 @@
+"""Run the benchmarks on a fresh emulator stack and print their figures.
+
+    python -m devstack.benchrun                 every benchmark (what `make bench` runs)
+    python -m devstack.benchrun ingest push     only those (devstack/bench_<name>.py)
+
+Each benchmark is a module devstack/bench_<name>.py that takes --help, measures through
+the emulators (Hosting included, as operators and devices call us) and prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+
+from devstack import stack
+
+ORDER = ["ingest", "push", "payments", "enforcement"]
+
+
+def available() -> list[str]:
+    found = {p.stem.removeprefix("bench_") for p in (stack.ROOT / "devstack").glob("bench_*.py")}
+    return [name for name in ORDER if name in found] + sorted(found - set(ORDER))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.benchrun", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: {available()})")
+    args = parser.parse_args(argv)
+    names = args.names or available()
+    unknown = set(names) - set(available())
+    if unknown:
+        parser.error(f"no such benchmark: {', '.join(sorted(unknown))}")
+
+    python = shlex.quote(stack.python())
+    # One emulator stack for all; each benchmark clears and seeds what it needs.
+    inner = " && ".join(f"{python} -m devstack.bench_{name}" for name in names)
+    port_map = stack.ports()
+    with stack.side_services(port_map):
+        return subprocess.run(
+            stack.firebase_command("emulators:exec", "--only", stack.only_emulators(), inner),
+            cwd=stack.ROOT,
+            env=stack.firebase_env(port_map),
+            stdin=subprocess.DEVNULL,
+        ).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
