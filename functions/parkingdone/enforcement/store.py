@@ -1,0 +1,359 @@
+"""Firestore side of enforcement: the plateStatus projection, its queries, the check log.
+
+plateStatus/{facilityId}__{plate} is rebuilt from the source documents (the plate's recent
+sessions at the facility and its passes) inside a transaction, so a rebuild never depends on
+the order in which triggers arrive and a later rebuild repairs any earlier miss. A check is
+one indexed query on (operatorId, facilityId, skeleton): the exact plate and its confusable
+variants in one go. The whitelist is one query on coveredUntil > now, so its cost grows with
+the plates returned, not with history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from firebase_functions import logger
+from google.cloud import firestore
+from google.cloud.firestore import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from parkingdone import plates, tariffs, tenants
+from parkingdone.enforcement.decision import (
+    RECENT_SESSIONS,
+    CheckResult,
+    PlateStatus,
+    build_plate_status,
+    doc_id,
+    is_whitelisted,
+)
+
+PLATE_STATUS = "plateStatus"
+CHECKS = "enforcementChecks"
+SNAPSHOTS = "whitelistSnapshots"
+SESSIONS = "sessions"
+PASSES = "passes"
+USERS = "users"
+FACILITIES = "facilities"
+MAX_CANDIDATES = 32
+PASSES_PER_PLATE = 20
+# How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
+SNAPSHOT_TTL = timedelta(days=7)
+CHECK_LOG_TTL = timedelta(days=730)
+
+
+# --- The projection ----------------------------------------------------------------------
+
+
+def _facility(db: Client, facility_id: str) -> tenants.Facility | None:
+    snapshot = db.collection(FACILITIES).document(facility_id).get()
+    if not snapshot.exists:
+        return None
+    return tenants.Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+
+
+def tariff_terms(facility: tenants.Facility):
+    """entry -> (free minutes, exit grace minutes) of the facility's tariff version at entry."""
+    versions = [tariffs.TariffVersion.model_validate(v) for v in facility.tariffs]
+
+    def terms(entry_at: datetime) -> tuple[int, int]:
+        try:
+            version = tariffs.select_version(versions, entry_at)
+        except tariffs.TariffError:
+            # No version in force: no free period, so nothing is given away by mistake;
+            # shouldFine still needs an open, unpaid stay past the grace.
+            return 0, 0
+        free = version.free_period.minutes if version.free_period else 0
+        return free, version.exit_grace_minutes
+
+    return terms
+
+
+def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> PlateStatus | None:
+    """Recompute plateStatus for one plate at one facility from its sources; None = deleted."""
+    facility = _facility(db, facility_id)
+    if facility is None or facility.operator_id != operator_id:
+        logger.warn(
+            "enforcement.rebuild_unknown_facility", operatorId=operator_id, facilityId=facility_id
+        )
+        return None
+    terms = tariff_terms(facility)
+    ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
+    sessions_query = (
+        db.collection(SESSIONS)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("plate", "==", plate))
+        .order_by("entry.at", direction=firestore.Query.DESCENDING)
+        .limit(RECENT_SESSIONS)
+    )
+    passes_query = (
+        db.collection(PASSES)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("plate", "==", plate))
+        .where(filter=FieldFilter("status", "==", "active"))
+        .order_by("validUntil", direction=firestore.Query.DESCENDING)
+        .limit(PASSES_PER_PLATE)
+    )
+
+    @firestore.transactional
+    def run(transaction: firestore.Transaction) -> PlateStatus | None:
+        sessions = [(s.id, s.to_dict()) for s in transaction.get(sessions_query)]
+        passes = [(p.id, p.to_dict()) for p in transaction.get(passes_query)]
+        # A registered driver with a saved card has an automatic payment arrangement.
+        drivers = {
+            s.get("driverUid")
+            for _, s in sessions
+            if s.get("status") == "open" and s.get("driverUid")
+        }
+        with_card: set[str] = set()
+        for uid in sorted(drivers):
+            profile = next(iter(transaction.get(db.collection(USERS).document(uid))), None)
+            if profile is not None and profile.exists and profile.get("defaultPaymentMethodId"):
+                with_card.add(uid)
+        if not sessions and not passes:
+            transaction.delete(ref)
+            return None
+        status = build_plate_status(
+            operator_id=operator_id,
+            facility_id=facility_id,
+            plate=plate,
+            skeleton=plates.skeleton(plate),
+            sessions=sessions,
+            passes=passes,
+            grace_minutes=facility.enforcement_grace_minutes,
+            tariff_terms=terms,
+            drivers_with_saved_card=with_card,
+            now=datetime.now(UTC),
+        )
+        transaction.set(ref, status.model_dump(by_alias=True))
+        return status
+
+    return run(db.transaction())
+
+
+def mark_pending(db: Client, operator_id: str, facility_id: str, plate: str) -> None:
+    """Flag a projection whose rebuild failed: no fines on it until the sweep rebuilds it."""
+    db.collection(PLATE_STATUS).document(doc_id(facility_id, plate)).set(
+        {
+            "operatorId": operator_id,
+            "facilityId": facility_id,
+            "plate": plate,
+            "skeleton": plates.skeleton(plate),
+            "rebuildPending": True,
+            "pendingSince": datetime.now(UTC),
+        },
+        merge=True,
+    )
+
+
+def _parse(snapshot: Any) -> PlateStatus:
+    data = snapshot.to_dict()
+    # A projection flagged before it was ever built has only the key fields.
+    data.setdefault("display", data.get("plate", ""))
+    data.setdefault("graceMinutes", 0)
+    return PlateStatus.model_validate(data)
+
+
+def rebuild_pending(db: Client, limit: int = 500) -> int:
+    """Retry every flagged projection; returns how many were rebuilt."""
+    flagged = (
+        db.collection(PLATE_STATUS)
+        .where(filter=FieldFilter("rebuildPending", "==", True))
+        .limit(limit)
+        .get()
+    )
+    done = 0
+    for snapshot in flagged:
+        data = snapshot.to_dict()
+        try:
+            rebuild(db, data["operatorId"], data["facilityId"], data["plate"])
+            done += 1
+        except Exception as exc:
+            logger.error(
+                "enforcement.rebuild_retry_failed",
+                operatorId=data.get("operatorId"),
+                facilityId=data.get("facilityId"),
+                error=repr(exc),
+            )
+    return done
+
+
+# --- Reads for the endpoints -------------------------------------------------------------
+
+
+def candidates(db: Client, operator_id: str, facility_id: str, plate: str) -> list[PlateStatus]:
+    """The projections of `plate` and its confusable variants at the facility: one query."""
+    docs = (
+        db.collection(PLATE_STATUS)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("skeleton", "==", plates.skeleton(plate)))
+        .limit(MAX_CANDIDATES)
+        .get()
+    )
+    return [_parse(d) for d in docs]
+
+
+def whitelist(db: Client, operator_id: str, facility_id: str, now: datetime) -> list[PlateStatus]:
+    """Every plate the check would answer paid or pass_active for now, sorted by plate."""
+    docs = (
+        db.collection(PLATE_STATUS)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("coveredUntil", ">", now))
+        .get()
+    )
+    listed = [p for p in (_parse(d) for d in docs) if is_whitelisted(p, now)]
+    return sorted(listed, key=lambda p: p.plate)
+
+
+# --- Delta cursors -----------------------------------------------------------------------
+
+
+def cursor_of(facility_id: str, plate_set: dict[str, str]) -> str:
+    """A content hash of the whitelist: the same set always gives the same cursor."""
+    digest = hashlib.sha256(facility_id.encode())
+    for plate in sorted(plate_set):
+        digest.update(f"\n{plate}={plate_set[plate]}".encode())
+    return digest.hexdigest()[:32]
+
+
+_known_snapshots: set[str] = set()
+_snapshot_lock = threading.Lock()
+
+
+def remember_snapshot(
+    db: Client, operator_id: str, facility_id: str, cursor: str, plate_set: dict[str, str]
+) -> None:
+    """Keep the set behind `cursor` so a later ?since=cursor can be answered as a delta."""
+    key = doc_id(facility_id, cursor)
+    with _snapshot_lock:
+        if key in _known_snapshots:
+            return
+    now = datetime.now(UTC)
+    # Same cursor, same content: writing it twice is harmless.
+    db.collection(SNAPSHOTS).document(key).set(
+        {
+            "operatorId": operator_id,
+            "facilityId": facility_id,
+            "cursor": cursor,
+            "plates": plate_set,
+            "createdAt": now,
+            "expiresAt": now + SNAPSHOT_TTL,
+        }
+    )
+    with _snapshot_lock:
+        if len(_known_snapshots) > 10_000:
+            _known_snapshots.clear()
+        _known_snapshots.add(key)
+
+
+def load_snapshot(
+    db: Client, operator_id: str, facility_id: str, cursor: str
+) -> dict[str, str] | None:
+    snapshot = db.collection(SNAPSHOTS).document(doc_id(facility_id, cursor)).get()
+    if not snapshot.exists:
+        return None
+    data = snapshot.to_dict()
+    if data.get("operatorId") != operator_id or data.get("facilityId") != facility_id:
+        return None
+    expires = data.get("expiresAt")
+    if expires is not None and expires <= datetime.now(UTC):
+        return None  # TTL deletion is lazy; an expired cursor is expired now
+    return dict(data.get("plates") or {})
+
+
+# --- The check log -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked: the key's id (the hash, never the key) and label."""
+
+    key_id: str
+    key_label: str
+
+
+def log_check(
+    db: Client,
+    caller: Caller,
+    operator_id: str,
+    facility_id: str,
+    plate_raw: str,
+    result: CheckResult,
+    at: datetime,
+) -> str:
+    """Record one check as dispute evidence; returns the log entry's id."""
+    ref = db.collection(CHECKS).document()
+    ref.set(
+        {
+            "kind": "check",
+            "operatorId": operator_id,
+            "facilityId": facility_id,
+            "keyId": caller.key_id,
+            "keyLabel": caller.key_label,
+            "plate": result.plate,
+            "plateRaw": plate_raw,
+            "at": at,
+            "status": result.status,
+            "shouldFine": result.should_fine,
+            "summary": result.summary,
+            "confusableMatches": [m.plate for m in result.confusable_matches],
+            "coverageRefs": [c.ref for c in result.covering],
+            "expiresAt": at + CHECK_LOG_TTL,
+        }
+    )
+    return ref.id
+
+
+def log_whitelist(
+    db: Client,
+    caller: Caller,
+    operator_id: str,
+    facility_id: str,
+    count: int,
+    cursor: str,
+    since: str | None,
+    at: datetime,
+) -> None:
+    db.collection(CHECKS).document().set(
+        {
+            "kind": "whitelist",
+            "operatorId": operator_id,
+            "facilityId": facility_id,
+            "keyId": caller.key_id,
+            "keyLabel": caller.key_label,
+            "at": at,
+            "count": count,
+            "cursor": cursor,
+            "since": since,
+            "expiresAt": at + CHECK_LOG_TTL,
+        }
+    )
+
+
+def affected_keys(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, fields: Sequence[str]
+) -> set[tuple[str, str, str]]:
+    """(operatorId, facilityId, plate) whose projection a write may change; empty if none.
+
+    A write that changes none of `fields` (e.g. only an image URL or updatedAt) needs no
+    rebuild. A plate correction moves a session: both plates are rebuilt.
+    """
+    if (
+        before is not None
+        and after is not None
+        and all(before.get(f) == after.get(f) for f in fields)
+    ):
+        return set()
+    keys: set[tuple[str, str, str]] = set()
+    for doc in (before, after):
+        if doc and doc.get("operatorId") and doc.get("facilityId") and doc.get("plate"):
+            keys.add((doc["operatorId"], doc["facilityId"], doc["plate"]))
+    return keys
