@@ -10,6 +10,9 @@ from parkingdone.http import create_app
 
 def build_app() -> Flask:
     app = create_app("parkingdone-api")
+    from parkingdone.enforcement.routes import blueprint as enforcement
+
+    app.register_blueprint(enforcement)
 
     @app.get("/api/health")
     def _health():
