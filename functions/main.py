@@ -33,6 +33,45 @@ def api(request: https_fn.Request) -> Response:
 
 # --- ingestion and sessions -----------------------------------------------------------------
 
+from firebase_functions import firestore_fn as _ingest_fs  # noqa: E402
+from firebase_functions import scheduler_fn as _ingest_sched  # noqa: E402
+
+
+@https_fn.on_request()
+def webhook(request: https_fn.Request) -> Response:
+    """POST /webhook: operators' ANPR/barrier entry and exit events."""
+    from parkingdone.ingest.webhook import app
+
+    return dispatch(app, request)
+
+
+@https_fn.on_call()
+def gps_event(req: https_fn.CallableRequest) -> dict:
+    """Driver app without ANPR: GPS geofence entry/exit."""
+    from parkingdone.ingest import gps
+
+    return gps.handle(req.auth.uid if req.auth else None, req.data)
+
+
+@_ingest_fs.on_document_written(document="sessions/{sessionId}", timeout_sec=120)
+def session_evidence(event: _ingest_fs.Event) -> None:
+    """Copies the entry/exit images a session names into the evidence bucket."""
+    after = event.data.after
+    if after is None or not after.exists:
+        return
+    from parkingdone.sessions import evidence
+
+    evidence.on_session_written(event.params["sessionId"], after.to_dict())
+
+
+@_ingest_sched.on_schedule(schedule="every 15 minutes", timeout_sec=540)
+def sessions_sweep(event: _ingest_sched.ScheduledEvent) -> None:
+    """Flags overstays, retires stale waiting exits, replays failed events and image copies."""
+    from parkingdone.firebase import db
+    from parkingdone.jobs import sessions_sweep as sweep
+
+    sweep.run(db())
+
 
 # --- payments --------------------------------------------------------------------------------
 
@@ -76,3 +115,106 @@ def enforcement_sweep(event: _enforcement_sched.ScheduledEvent) -> None:
 
 
 # --- driver app: accounts and notifications --------------------------------------------------
+
+from firebase_functions import firestore_fn as _driver_fs  # noqa: E402
+from firebase_functions import scheduler_fn as _driver_sched  # noqa: E402
+from firebase_functions import tasks_fn as _driver_tasks  # noqa: E402
+
+
+@https_fn.on_call()
+def register_vehicle(req: https_fn.CallableRequest) -> dict:
+    """Driver app: add a vehicle; a plate is active on one account at a time."""
+    from parkingdone.accounts import callables
+
+    return callables.register_vehicle(req)
+
+
+@https_fn.on_call()
+def remove_vehicle(req: https_fn.CallableRequest) -> dict:
+    """Driver app: remove a vehicle and free its plate."""
+    from parkingdone.accounts import callables
+
+    return callables.remove_vehicle(req)
+
+
+@https_fn.on_call()
+def register_push_token(req: https_fn.CallableRequest) -> dict:
+    """Driver app: register this device's FCM token."""
+    from parkingdone.accounts import callables
+
+    return callables.register_push_token(req)
+
+
+@https_fn.on_call()
+def remove_push_token(req: https_fn.CallableRequest) -> dict:
+    """Driver app: forget this device's FCM token (sign-out)."""
+    from parkingdone.accounts import callables
+
+    return callables.remove_push_token(req)
+
+
+@https_fn.on_call()
+def set_staff_role(req: https_fn.CallableRequest) -> dict:
+    """Admin dashboard: grant or revoke operator_admin / operator_staff for an operator."""
+    from parkingdone.accounts import callables
+
+    return callables.set_staff_role(req)
+
+
+@https_fn.on_call()
+def export_my_data(req: https_fn.CallableRequest) -> dict:
+    """Driver app: everything stored about the driver, as JSON (GDPR access)."""
+    from parkingdone.accounts import callables
+
+    return callables.export_my_data(req)
+
+
+@https_fn.on_call()
+def request_data_deletion(req: https_fn.CallableRequest) -> dict:
+    """Driver app: ask for deletion of the driver's data (done within 30 days)."""
+    from parkingdone.accounts import callables
+
+    return callables.request_data_deletion(req)
+
+
+@_driver_sched.on_schedule(schedule="every day 03:00", timezone="Europe/Helsinki")
+def process_data_deletions(event: _driver_sched.ScheduledEvent) -> None:
+    """Daily: carry out pending GDPR deletion requests."""
+    from parkingdone.accounts import gdpr
+    from parkingdone.firebase import db
+
+    gdpr.process_due_deletions(db())
+
+
+@_driver_fs.on_document_created(document="sessions/{sessionId}")
+def push_on_session_created(event: _driver_fs.Event[_driver_fs.DocumentSnapshot | None]) -> None:
+    """A new open session of a known driver: the entry push and the free-period reminder."""
+    if event.data is None:
+        return
+    from parkingdone.notifications import session_pushes
+
+    session_pushes.on_session_created(event.params["sessionId"], event.data.to_dict() or {})
+
+
+# Task queue functions are named in camelCase: a Cloud Tasks queue id (the function's name)
+# may not contain underscores.
+@_driver_tasks.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=3, min_backoff_seconds=30),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=50),
+)
+def freePeriodReminder(req: https_fn.CallableRequest) -> None:
+    """Delayed per session: "free parking ends soon", unless the car already left."""
+    from parkingdone.notifications import session_pushes
+
+    session_pushes.send_reminder(str((req.data or {}).get("sessionId", "")))
+
+
+@_driver_tasks.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=30),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=50),
+)
+def pushRetry(req: https_fn.CallableRequest) -> None:
+    """A push FCM could not take for a passing reason, sent again with back-off."""
+    from parkingdone.notifications import sender
+
+    sender.retry(str((req.data or {}).get("key", "")))
