@@ -75,6 +75,96 @@ def sessions_sweep(event: _ingest_sched.ScheduledEvent) -> None:
 
 # --- payments --------------------------------------------------------------------------------
 
+from firebase_functions import firestore_fn as _pay_fs  # noqa: E402
+from firebase_functions import pubsub_fn as _pay_pubsub  # noqa: E402
+from firebase_functions import scheduler_fn as _pay_sched  # noqa: E402
+
+_PAY_SECRETS = [config.STRIPE_SECRET_KEY]
+
+
+@_pay_fs.on_document_updated(document="sessions/{sessionId}", secrets=_PAY_SECRETS)
+def chargeClosedSession(
+    event: _pay_fs.Event[_pay_fs.Change[_pay_fs.DocumentSnapshot | None]],
+) -> None:
+    """Fee, charge, receipt and push when a session closes (only on that transition)."""
+    from parkingdone.payments import charging
+
+    before = event.data.before.to_dict() if event.data.before else None
+    after = event.data.after.to_dict() if event.data.after else None
+    charging.on_session_updated(event.params["sessionId"], before, after)
+
+
+@_pay_pubsub.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)
+def paymentRetry(event: _pay_pubsub.CloudEvent[_pay_pubsub.MessagePublishedData]) -> None:
+    """Transient payment failures: raises while the provider is unavailable, so Pub/Sub retries."""
+    from parkingdone.payments import retry
+
+    retry.handle_message(retry.decode(event.data.message.data))
+
+
+@_pay_sched.on_schedule(schedule="every 10 minutes", secrets=_PAY_SECRETS)
+def paymentSweep(event: _pay_sched.ScheduledEvent) -> None:
+    """Payments whose retry message or trigger was lost."""
+    from parkingdone.payments import retry
+
+    retry.sweep_stale()
+
+
+@https_fn.on_call(secrets=_PAY_SECRETS)
+def createSetupIntent(req: https_fn.CallableRequest) -> dict:
+    """Driver app: start saving a card (the app collects it with Stripe's SDK)."""
+    from parkingdone.payments import callables
+
+    return callables.create_setup_intent(req)
+
+
+@https_fn.on_call(secrets=_PAY_SECRETS)
+def paySession(req: https_fn.CallableRequest) -> dict:
+    """Driver app: pay an unpaid or action-required session on-session."""
+    from parkingdone.payments import callables
+
+    return callables.pay_session(req)
+
+
+@https_fn.on_call()
+def listPasses(req: https_fn.CallableRequest) -> dict:
+    """Driver app: a facility's pass products and the driver's passes there."""
+    from parkingdone.payments import callables
+
+    return callables.list_passes(req)
+
+
+@https_fn.on_call(secrets=_PAY_SECRETS)
+def buyPass(req: https_fn.CallableRequest) -> dict:
+    """Driver app: buy a pass with the saved card."""
+    from parkingdone.payments import callables
+
+    return callables.buy_pass(req)
+
+
+@https_fn.on_call(secrets=_PAY_SECRETS)
+def refundPayment(req: https_fn.CallableRequest) -> dict:
+    """Operator admin: refund a payment fully or partly."""
+    from parkingdone.payments import callables
+
+    return callables.refund_payment(req)
+
+
+@https_fn.on_call()
+def transitionInvoice(req: https_fn.CallableRequest) -> dict:
+    """Operator admin: to_invoice -> invoiced -> paid | cancelled."""
+    from parkingdone.payments import callables
+
+    return callables.transition_invoice(req)
+
+
+@https_fn.on_call()
+def passRevenue(req: https_fn.CallableRequest) -> dict:
+    """Operator admin: pass revenue of a facility over a period."""
+    from parkingdone.payments import callables
+
+    return callables.pass_revenue(req)
+
 
 # --- enforcement -----------------------------------------------------------------------------
 

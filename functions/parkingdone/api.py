@@ -13,6 +13,9 @@ def build_app() -> Flask:
     from parkingdone.enforcement.routes import blueprint as enforcement
 
     app.register_blueprint(enforcement)
+    from parkingdone.payments.webhook import blueprint as stripe_webhook
+
+    app.register_blueprint(stripe_webhook)
 
     @app.get("/api/health")
     def _health():

@@ -1,0 +1,613 @@
+"""Charging at exit: a closed session gets its fee, its payment, its receipt and a push.
+
+Flow for one session (`process_session`), safe under at-least-once delivery:
+1. Claim (one transaction): compute the fee with the tariff version in force at entry, decide
+   how it is collected, and record `fee` + `payment` on the session and a ledger entry in
+   payments/{paymentId}. A second delivery finds `payment` already there and stops; a
+   claim that is "pending" is owned by whoever holds its short lock.
+2. Charge off-session through the provider, with an idempotency key derived from the
+   payment id (itself derived from the session id and attempt number).
+3. Record the outcome (one transaction): session payment status, ledger, and for a success
+   the receipt with the operator's next number. A replay of the outcome writes nothing.
+4. Push the outcome to the driver.
+
+Charge-once therefore holds even where the provider ignores idempotency keys (localstripe):
+only the holder of the Firestore claim calls the provider, and a claim whose holder died is
+taken over with the same idempotency key, which real Stripe answers with the first result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from firebase_functions import logger
+from google.cloud import firestore
+from google.cloud.firestore import Client, Transaction
+
+from parkingdone import firebase, tariffs, tenants
+from parkingdone.payments import notify, receipts
+from parkingdone.payments.models import (
+    PASSES,
+    PAYMENTS,
+    SESSIONS,
+    USERS,
+    DriverPaymentProfile,
+    LedgerEntry,
+    SessionView,
+)
+from parkingdone.payments.provider import (
+    ChargeRequest,
+    ChargeResult,
+    ProviderRejected,
+    ProviderUnavailable,
+    get_provider,
+    platform_fee,
+)
+
+# A claim older than this is presumed abandoned (its function instance died mid-charge).
+CLAIM_LOCK = timedelta(seconds=60)
+# After this many transient provider failures the payment is recorded as failed.
+MAX_TRANSIENT_FAILURES = 8
+# Statuses from which a provider outcome may still move the payment.
+OPEN_STATUSES = frozenset({"pending", "requires_action", "failed"})
+
+
+class RetryLater(Exception):
+    """The work could not finish now for a passing reason; the caller should redeliver."""
+
+
+# --- pure rules -----------------------------------------------------------------------------
+
+
+def is_close_transition(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    """True only for the write that closes the session; our own later writes are ignored."""
+    if not after or after.get("status") != "closed":
+        return False
+    return (before or {}).get("status") != "closed"
+
+
+def session_payment_id(session_id: str, attempt: int) -> str:
+    return f"s_{session_id}_{attempt}"
+
+
+def idempotency_key(payment_id: str) -> str:
+    return f"parkingdone:charge:{payment_id}"
+
+
+def status_for(result: ChargeResult) -> str:
+    """The payment status a provider outcome leads to."""
+    return {
+        "succeeded": "succeeded",
+        "requires_action": "requires_action",
+        "processing": "pending",
+    }.get(result.status, "failed")
+
+
+def outcome_applies(current: str, new: str) -> bool:
+    """Whether an outcome may replace the recorded status (a success is never undone)."""
+    # Replays of the same status are filtered by the caller (same status and intent).
+    return current in OPEN_STATUSES and new in OPEN_STATUSES | {"succeeded"}
+
+
+def compute_session_fee(facility: tenants.Facility, session: SessionView) -> tariffs.Fee:
+    if session.exit is None:
+        raise tariffs.TariffError("the session has no exit")
+    tariff = tariffs.Tariff(
+        facility_id=facility.id,
+        versions=tuple(tariffs.TariffVersion.model_validate(v) for v in facility.tariffs),
+    )
+    return tariffs.compute_fee(tariff, session.entry.at, session.exit.at)
+
+
+# --- small caches -------------------------------------------------------------------------
+
+_operators: dict[str, tuple[float, tenants.Operator]] = {}
+_operators_lock = threading.Lock()
+OPERATOR_CACHE_SECONDS = 30.0
+
+
+def operator(db: Client, operator_id: str) -> tenants.Operator:
+    now = time.monotonic()
+    with _operators_lock:
+        hit = _operators.get(operator_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    found = tenants.get_operator(db, operator_id)
+    if found is None:
+        raise LookupError(f"operator {operator_id} not found")
+    with _operators_lock:
+        _operators[operator_id] = (now + OPERATOR_CACHE_SECONDS, found)
+    return found
+
+
+def facility(db: Client, operator_id: str, facility_id: str) -> tenants.Facility:
+    found = tenants.find_facility(db, operator_id, facility_id)
+    if found is None:
+        raise LookupError(f"facility {facility_id} of {operator_id} not found")
+    return found
+
+
+# --- step 1: the claim ----------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    action: str  # "skip" | "charge" | "notify"
+    reason: str = ""
+    payment_id: str | None = None
+    request: ChargeRequest | None = None
+    uid: str | None = None
+    push_kind: str | None = None
+    push_params: dict[str, Any] | None = None
+
+
+def _push_facts(
+    session_id: str, session: SessionView, facility_name: str, amount: int, currency: str
+) -> dict[str, Any]:
+    return {
+        "sessionId": session_id,
+        "facilityId": session.facility_id,
+        "facilityName": facility_name,
+        "plate": session.plate,
+        "amount": amount,
+        "currency": currency,
+    }
+
+
+def _request_from_ledger(payment_id: str, entry: LedgerEntry, session_id: str) -> ChargeRequest:
+    assert entry.customer_id and entry.payment_method_id and entry.provider_account_id
+    return ChargeRequest(
+        amount=entry.amount,
+        currency=entry.currency,
+        customer_id=entry.customer_id,
+        payment_method_id=entry.payment_method_id,
+        connected_account=entry.provider_account_id,
+        application_fee=entry.platform_fee,
+        idempotency_key=entry.idempotency_key or idempotency_key(payment_id),
+        off_session=entry.off_session,
+        metadata={
+            "sessionId": session_id,
+            "paymentId": payment_id,
+            "operatorId": entry.operator_id,
+            "facilityId": entry.facility_id,
+            "kind": "session",
+        },
+    )
+
+
+def _claim(db: Client, session_id: str) -> Decision:
+    session_ref = db.collection(SESSIONS).document(session_id)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> Decision:
+        now = datetime.now(UTC)
+        snapshot = session_ref.get(transaction=transaction)
+        if not snapshot.exists:
+            return Decision("skip", "no_session")
+        session = SessionView.model_validate({**snapshot.to_dict(), "id": session_id})
+        if session.status != "closed":
+            return Decision("skip", f"status_{session.status}")
+        payment = session.payment
+        if payment is not None:
+            return _reclaim(transaction, session_id, session, payment, now)
+
+        fac = facility(db, session.operator_id, session.facility_id)
+        op = operator(db, session.operator_id)
+        try:
+            fee = compute_session_fee(fac, session)
+        except (tariffs.TariffError, ValueError) as exc:
+            # Unpriceable (no tariff in force, bad data): flagged for review, never charged.
+            transaction.update(
+                session_ref,
+                {
+                    "payment": {
+                        "status": "failed",
+                        "errorCode": "unpriceable",
+                        "errorMessage": str(exc)[:300],
+                        "createdAt": now,
+                        "updatedAt": now,
+                    },
+                    "updatedAt": now,
+                },
+            )
+            return Decision("skip", "unpriceable")
+        fee_doc = fee.model_dump(by_alias=True, mode="json")
+        base_payment: dict[str, Any] = {
+            "amount": fee.total,
+            "currency": fee.currency,
+            "attempt": 1,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if fee.total == 0:
+            transaction.update(
+                session_ref,
+                {
+                    "fee": fee_doc,
+                    "payment": {**base_payment, "status": "not_required", "paymentId": None},
+                    "updatedAt": now,
+                },
+            )
+            return Decision("skip", "not_required")
+
+        payment_id = session_payment_id(session_id, 1)
+        fee_share = platform_fee(fee.total, op.platform_fee_bps)
+        entry = LedgerEntry(
+            operator_id=session.operator_id,
+            facility_id=session.facility_id,
+            kind="session",
+            session_id=session_id,
+            uid=session.driver_uid,
+            plate=session.plate,
+            provider="invoice",
+            status="to_invoice",
+            amount=fee.total,
+            currency=fee.currency,
+            platform_fee=fee_share,
+            operator_share=fee.total - fee_share,
+            net_amount=fee.total,
+            created_at=now,
+            updated_at=now,
+        )
+        profile = _driver_profile(db, session.driver_uid)
+        decision: Decision
+        if session.driver_uid is None or profile is None:
+            # No registered driver: the operator invoices the keeper of the vehicle.
+            status, decision = "to_invoice", Decision("skip", "to_invoice")
+        elif not op.stripe_account_id:
+            status, decision = "to_invoice", Decision("skip", "operator_without_provider")
+            entry.error_code = "operator_without_provider"
+        elif not (profile.stripe_customer_id and profile.default_payment_method_id):
+            status = "failed"
+            entry.provider, entry.status, entry.error_code = "none", "failed", "no_payment_method"
+            decision = Decision(
+                "notify",
+                "no_payment_method",
+                payment_id,
+                uid=session.driver_uid,
+                push_kind="payment_failed",
+                push_params={
+                    **_push_facts(session_id, session, fac.name, fee.total, fee.currency),
+                    "reason": "no_payment_method",
+                },
+            )
+        else:
+            status = "pending"
+            entry.provider, entry.status = "stripe", "pending"
+            entry.customer_id = profile.stripe_customer_id
+            entry.payment_method_id = profile.default_payment_method_id
+            entry.provider_account_id = op.stripe_account_id
+            entry.idempotency_key = idempotency_key(payment_id)
+            decision = Decision(
+                "charge",
+                "charge",
+                payment_id,
+                request=_request_from_ledger(payment_id, entry, session_id),
+                uid=session.driver_uid,
+            )
+        transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
+        session_payment = {
+            **base_payment,
+            "status": status,
+            "paymentId": payment_id,
+            "provider": entry.provider,
+            "platformFee": fee_share,
+            "errorCode": entry.error_code,
+            "lockUntil": now + CLAIM_LOCK if status == "pending" else None,
+        }
+        transaction.update(
+            session_ref, {"fee": fee_doc, "payment": session_payment, "updatedAt": now}
+        )
+        return decision
+
+    def _reclaim(
+        transaction: Transaction,
+        session_id: str,
+        session: SessionView,
+        payment: dict[str, Any],
+        now: datetime,
+    ) -> Decision:
+        if payment.get("status") != "pending":
+            return Decision("skip", f"already_{payment.get('status')}")
+        lock_until = payment.get("lockUntil")
+        if lock_until is not None and lock_until > now:
+            return Decision("skip", "in_flight")
+        payment_id = payment["paymentId"]
+        ledger = db.collection(PAYMENTS).document(payment_id).get(transaction=transaction)
+        entry = LedgerEntry.model_validate(ledger.to_dict())
+        transaction.update(
+            session_ref, {"payment.lockUntil": now + CLAIM_LOCK, "payment.updatedAt": now}
+        )
+        return Decision(
+            "charge",
+            "reclaim",
+            payment_id,
+            request=_request_from_ledger(payment_id, entry, session_id),
+            uid=session.driver_uid,
+        )
+
+    return run(db.transaction())
+
+
+def _driver_profile(db: Client, uid: str | None) -> DriverPaymentProfile | None:
+    if not uid:
+        return None
+    snapshot = db.collection(USERS).document(uid).get()
+    if not snapshot.exists:
+        return None
+    return DriverPaymentProfile.model_validate(snapshot.to_dict())
+
+
+# --- step 3: the outcome ----------------------------------------------------------------
+
+
+@dataclass
+class OutcomeChange:
+    """What an outcome changed, for the push after the transaction."""
+
+    kind: str
+    status: str
+    payment_id: str
+    uid: str | None
+    operator_id: str
+    facility_id: str
+    amount: int
+    currency: str
+    session_id: str | None
+    pass_id: str | None
+    plate: str | None
+    receipt_number: str | None
+    client_secret: str | None = None
+
+
+def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> OutcomeChange | None:
+    """Apply a provider outcome to the ledger and its session or pass; None if nothing changed.
+
+    Used by the charge after a claim, by the Stripe webhook and by the on-session callables;
+    a replayed or out-of-date outcome changes nothing.
+    """
+    ledger_ref = db.collection(PAYMENTS).document(payment_id)
+    new_status = status_for(result)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> OutcomeChange | None:
+        now = datetime.now(UTC)
+        ledger = ledger_ref.get(transaction=transaction)
+        if not ledger.exists:
+            return None
+        entry = LedgerEntry.model_validate(ledger.to_dict())
+        same_intent = (
+            entry.provider_payment_id is None
+            or result.provider_payment_id is None
+            or entry.provider_payment_id == result.provider_payment_id
+        )
+        if not same_intent or not outcome_applies(entry.status, new_status):
+            return None
+        if entry.status == new_status and entry.provider_payment_id == result.provider_payment_id:
+            return None
+        subject_ref = (
+            db.collection(SESSIONS).document(entry.session_id)
+            if entry.kind == "session"
+            else db.collection(PASSES).document(entry.pass_id or "")
+        )
+        subject = subject_ref.get(transaction=transaction)
+        subject_doc = subject.to_dict() or {}
+        counter = None
+        if new_status == "succeeded":
+            counter = receipts.counter_snapshot(db, transaction, entry.operator_id)
+
+        updates: dict[str, Any] = {
+            "status": new_status,
+            "providerPaymentId": result.provider_payment_id or entry.provider_payment_id,
+            "errorCode": result.error_code if new_status != "succeeded" else None,
+            "errorMessage": result.error_message if new_status != "succeeded" else None,
+            "updatedAt": now,
+        }
+        receipt_number = None
+        if new_status == "succeeded" and counter is not None:
+            op = operator(db, entry.operator_id)
+            number = receipts.next_number(counter)
+            receipt = receipts.build(
+                operator_id=entry.operator_id,
+                seller_name=op.name,
+                facility_id=entry.facility_id,
+                payment_id=payment_id,
+                number=number,
+                issued_at=now,
+                currency=entry.currency,
+                total=entry.amount,
+                vat_rate_bps=op.vat_rate_bps,
+                lines=receipts.lines_from_fee(
+                    subject_doc.get("fee") if entry.kind == "session" else None,
+                    subject_doc.get("productName") or "Parking",
+                    entry.amount,
+                ),
+                session_id=entry.session_id,
+                pass_id=entry.pass_id,
+                uid=entry.uid,
+                plate=entry.plate,
+            )
+            receipts.write(db, transaction, receipt, payment_id, now)
+            receipt_number = receipt.receipt_number
+            updates.update(paidAt=now, receiptId=payment_id, receiptNumber=receipt_number)
+        transaction.update(ledger_ref, updates)
+
+        if subject.exists:
+            if entry.kind == "session":
+                current = subject_doc.get("payment") or {}
+                if current.get("paymentId") == payment_id:
+                    fields = {f"payment.{k}": v for k, v in updates.items()}
+                    fields["payment.lockUntil"] = None
+                    fields["updatedAt"] = now
+                    transaction.update(subject_ref, fields)
+            elif subject_doc.get("paymentId") == payment_id:
+                pass_status = {"succeeded": "active", "failed": "cancelled"}.get(new_status)
+                fields = {"updatedAt": now, "paymentStatus": new_status}
+                if pass_status and subject_doc.get("status") == "pending":
+                    fields["status"] = pass_status
+                if new_status == "succeeded":
+                    fields["paidAt"] = now
+                transaction.update(subject_ref, fields)
+        return OutcomeChange(
+            kind=entry.kind,
+            status=new_status,
+            payment_id=payment_id,
+            uid=entry.uid,
+            operator_id=entry.operator_id,
+            facility_id=entry.facility_id,
+            amount=entry.amount,
+            currency=entry.currency,
+            session_id=entry.session_id,
+            pass_id=entry.pass_id,
+            plate=entry.plate,
+            receipt_number=receipt_number,
+            client_secret=result.client_secret,
+        )
+
+    return run(db.transaction())
+
+
+PUSH_KINDS = {
+    "succeeded": "payment_succeeded",
+    "requires_action": "payment_action_required",
+    "failed": "payment_failed",
+}
+
+
+def push_outcome(db: Client, change: OutcomeChange | None) -> None:
+    if change is None or change.status not in PUSH_KINDS:
+        return
+    try:
+        name = facility(db, change.operator_id, change.facility_id).name
+    except LookupError:
+        name = change.facility_id
+    params: dict[str, Any] = {
+        "facilityId": change.facility_id,
+        "facilityName": name,
+        "plate": change.plate,
+        "amount": change.amount,
+        "currency": change.currency,
+        "paymentId": change.payment_id,
+    }
+    if change.session_id:
+        params["sessionId"] = change.session_id
+    if change.pass_id:
+        params["passId"] = change.pass_id
+    if change.receipt_number:
+        params["receiptNumber"] = change.receipt_number
+        params["receiptId"] = change.payment_id
+    kind = PUSH_KINDS[change.status]
+    notify.push(change.uid, kind, params, key=f"{change.payment_id}:{change.status}")
+
+
+# --- transient failures -------------------------------------------------------------------
+
+
+def _release_after_transient(db: Client, session_id: str, payment_id: str, error: str) -> int:
+    """Release the claim so a retry can take it; returns the number of transient failures."""
+    session_ref = db.collection(SESSIONS).document(session_id)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> int:
+        now = datetime.now(UTC)
+        snapshot = session_ref.get(transaction=transaction)
+        payment = (snapshot.to_dict() or {}).get("payment") or {}
+        if payment.get("paymentId") != payment_id or payment.get("status") != "pending":
+            return 0
+        failures = int(payment.get("transientFailures", 0)) + 1
+        transaction.update(
+            session_ref,
+            {
+                "payment.lockUntil": None,
+                "payment.transientFailures": failures,
+                "payment.lastError": error[:300],
+                "payment.updatedAt": now,
+            },
+        )
+        return failures
+
+    return run(db.transaction())
+
+
+# --- the whole flow -------------------------------------------------------------------------
+
+
+def process_session(session_id: str, *, source: str = "trigger") -> str:
+    """Fee, charge, outcome, receipt and push for a closed session; returns what happened.
+
+    `source` "retry" raises `RetryLater` on a transient failure so Pub/Sub redelivers; any
+    other source publishes a retry message instead.
+    """
+    db = firebase.db()
+    decision = _claim(db, session_id)
+    log = {"sessionId": session_id, "paymentId": decision.payment_id, "source": source}
+    if decision.action == "skip":
+        logger.info("payments.session_skipped", reason=decision.reason, **log)
+        if decision.reason == "in_flight" and source == "retry":
+            raise RetryLater("another attempt holds the claim")
+        return decision.reason
+    if decision.action == "notify":
+        logger.info("payments.session_unpaid", reason=decision.reason, **log)
+        notify.push(
+            decision.uid,
+            decision.push_kind or "payment_failed",
+            decision.push_params or {},
+            key=f"{decision.payment_id}:failed",
+        )
+        return decision.reason
+
+    assert decision.request is not None and decision.payment_id is not None
+    started = time.monotonic()
+    try:
+        result = get_provider().charge(decision.request)
+    except ProviderUnavailable as exc:
+        failures = _release_after_transient(db, session_id, decision.payment_id, str(exc))
+        logger.warn("payments.provider_unavailable", failures=failures, error=str(exc), **log)
+        if failures >= MAX_TRANSIENT_FAILURES:
+            change = record_outcome(
+                db,
+                decision.payment_id,
+                ChargeResult("failed", None, None, "provider_unavailable", str(exc)),
+            )
+            push_outcome(db, change)
+            return "failed"
+        if source == "retry":
+            raise RetryLater(str(exc)) from exc
+        from parkingdone.payments import retry
+
+        retry.publish_session_retry(session_id)
+        return "retry_scheduled"
+    except ProviderRejected as exc:
+        result = ChargeResult("failed", None, None, exc.code, exc.message)
+    change = record_outcome(db, decision.payment_id, result)
+    logger.info(
+        "payments.charged",
+        status=result.status,
+        providerPaymentId=result.provider_payment_id,
+        errorCode=result.error_code,
+        amount=decision.request.amount,
+        applicationFee=decision.request.application_fee,
+        ms=round((time.monotonic() - started) * 1000, 1),
+        **log,
+    )
+    push_outcome(db, change)
+    return status_for(result)
+
+
+def on_session_updated(session_id: str, before: dict | None, after: dict | None) -> str | None:
+    """Entry point of the Firestore trigger: act only on the transition to "closed"."""
+    if not is_close_transition(before, after):
+        return None
+    try:
+        return process_session(session_id, source="trigger")
+    except Exception as exc:
+        # Triggers are never redelivered: hand the session to the retry subscriber.
+        logger.error("payments.trigger_failed", sessionId=session_id, error=repr(exc))
+        from parkingdone.payments import retry
+
+        retry.publish_session_retry(session_id)
+        return "retry_scheduled"

@@ -1,0 +1,140 @@
+"""The invoice workflow for sessions without a registered driver (or without a provider):
+to_invoice → invoiced → paid | cancelled, driven by operator admins from the dashboard.
+
+The session's `payment.status` and its ledger entry move together in one transaction;
+"paid" issues the receipt with the operator's next number. Repeating a transition that
+already happened is a no-op, so a double click or a retried call is harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from firebase_functions import logger
+from google.cloud import firestore
+from google.cloud.firestore import Client, Transaction
+
+from parkingdone.payments import charging, receipts
+from parkingdone.payments.access import Actor
+from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry
+
+Action = Literal["mark_invoiced", "mark_paid", "cancel"]
+
+# action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "mark_invoiced": (frozenset({"to_invoice"}), "invoiced"),
+    "mark_paid": (frozenset({"invoiced"}), "paid"),
+    "cancel": (frozenset({"to_invoice", "invoiced"}), "cancelled"),
+}
+
+
+class InvoiceError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def next_status(current: str | None, action: str) -> str | None:
+    """The status after `action`, None when it already happened; InvoiceError if not allowed."""
+    if action not in TRANSITIONS:
+        raise InvoiceError("invalid_action", f"Unknown action {action!r}")
+    sources, target = TRANSITIONS[action]
+    if current == target:
+        return None
+    if current not in sources:
+        raise InvoiceError(
+            "invalid_transition", f"Cannot {action.replace('_', ' ')} a payment that is {current}"
+        )
+    return target
+
+
+def transition(
+    db: Client,
+    actor: Actor,
+    session_id: str,
+    action: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    session_ref = db.collection(SESSIONS).document(session_id)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        session = session_ref.get(transaction=transaction)
+        if not session.exists:
+            raise InvoiceError("not_found", "No such session")
+        doc = session.to_dict()
+        actor.require_admin_of(doc.get("operatorId", ""))
+        payment = doc.get("payment") or {}
+        payment_id = payment.get("paymentId")
+        target = next_status(payment.get("status"), action)
+        if target is None:
+            return {"sessionId": session_id, "status": payment.get("status"), "changed": False}
+        ledger_ref = db.collection(PAYMENTS).document(payment_id)
+        entry = LedgerEntry.model_validate(ledger_ref.get(transaction=transaction).to_dict())
+        counter = (
+            receipts.counter_snapshot(db, transaction, entry.operator_id)
+            if target == "paid"
+            else None
+        )
+        history = {
+            "action": action,
+            "at": now,
+            "by": actor.uid,
+            "reference": reference,
+            "note": note,
+        }
+        updates: dict[str, Any] = {"status": target, "updatedAt": now}
+        if action == "mark_invoiced":
+            updates["invoiceReference"] = reference
+            updates["invoicedAt"] = now
+        if target == "cancelled":
+            updates["cancelledAt"] = now
+            updates["netAmount"] = 0
+        if target == "paid" and counter is not None:
+            op = charging.operator(db, entry.operator_id)
+            receipt = receipts.build(
+                operator_id=entry.operator_id,
+                seller_name=op.name,
+                facility_id=entry.facility_id,
+                payment_id=payment_id,
+                number=receipts.next_number(counter),
+                issued_at=now,
+                currency=entry.currency,
+                total=entry.amount,
+                vat_rate_bps=op.vat_rate_bps,
+                lines=receipts.lines_from_fee(doc.get("fee"), "Parking", entry.amount),
+                session_id=session_id,
+                plate=entry.plate,
+            )
+            receipts.write(db, transaction, receipt, payment_id, now)
+            updates.update(paidAt=now, receiptId=payment_id, receiptNumber=receipt.receipt_number)
+            if reference:
+                updates["paymentReference"] = reference
+        transaction.update(
+            ledger_ref, {**updates, "invoiceHistory": firestore.ArrayUnion([history])}
+        )
+        session_fields = {f"payment.{k}": v for k, v in updates.items() if k != "netAmount"}
+        session_fields["updatedAt"] = now
+        transaction.update(session_ref, session_fields)
+        logger.info(
+            "payments.invoice_transition",
+            sessionId=session_id,
+            paymentId=payment_id,
+            operatorId=entry.operator_id,
+            facilityId=entry.facility_id,
+            action=action,
+            status=target,
+        )
+        return {
+            "sessionId": session_id,
+            "paymentId": payment_id,
+            "status": target,
+            "changed": True,
+            "receiptNumber": updates.get("receiptNumber"),
+        }
+
+    return run(db.transaction())

@@ -1,0 +1,182 @@
+"""The driver pays in the app: a session whose off-session charge needs authentication or
+failed, and saving a card (SetupIntent).
+
+An action-required payment is finished with the same PaymentIntent (its client secret goes
+to the app's Stripe SDK). A failed one gets a new attempt: a new payment id and ledger entry,
+claimed in a transaction so two taps charge once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore import Client, Transaction
+
+from parkingdone.payments import charging
+from parkingdone.payments.models import PAYMENTS, SESSIONS, USERS, LedgerEntry
+from parkingdone.payments.provider import (
+    ChargeResult,
+    ProviderRejected,
+    ProviderUnavailable,
+    get_provider,
+)
+
+PAYABLE = frozenset({"requires_action", "failed"})
+
+
+class PayError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
+    session_ref = db.collection(SESSIONS).document(session_id)
+    snapshot = session_ref.get()
+    if not snapshot.exists or (snapshot.to_dict() or {}).get("driverUid") != uid:
+        # Same answer for "not yours" and "absent": no probing of other drivers' sessions.
+        raise PayError("not_found", "No such session")
+    payment = (snapshot.to_dict() or {}).get("payment") or {}
+    status = payment.get("status")
+    payment_id = payment.get("paymentId")
+    if status in ("succeeded", "paid", "not_required"):
+        return {"sessionId": session_id, "status": status, "paymentId": payment_id}
+    if status not in PAYABLE:
+        raise PayError("not_payable", f"This session cannot be paid in the app now ({status})")
+
+    if status == "requires_action" and payment_id:
+        entry = LedgerEntry.model_validate(
+            db.collection(PAYMENTS).document(payment_id).get().to_dict()
+        )
+        if entry.provider_payment_id:
+            current = _retrieve(entry.provider_payment_id)
+            if current.status == "requires_action":
+                return {
+                    "sessionId": session_id,
+                    "status": "requires_action",
+                    "paymentId": payment_id,
+                    "clientSecret": current.client_secret,
+                }
+            # The driver already confirmed (the webhook may still be on its way).
+            change = charging.record_outcome(db, payment_id, current)
+            charging.push_outcome(db, change)
+            if current.status == "succeeded":
+                return {"sessionId": session_id, "status": "succeeded", "paymentId": payment_id}
+
+    payment_id, request = _claim_new_attempt(db, uid, session_id)
+    try:
+        result = get_provider().charge(request)
+    except ProviderUnavailable as exc:
+        result = ChargeResult("failed", None, None, "provider_unavailable", str(exc))
+    except ProviderRejected as exc:
+        result = ChargeResult("failed", None, None, exc.code, exc.message)
+    change = charging.record_outcome(db, payment_id, result)
+    charging.push_outcome(db, change)
+    return {
+        "sessionId": session_id,
+        "status": charging.status_for(result),
+        "paymentId": payment_id,
+        "clientSecret": result.client_secret if result.status == "requires_action" else None,
+        "errorCode": result.error_code,
+    }
+
+
+def _retrieve(provider_payment_id: str) -> ChargeResult:
+    try:
+        return get_provider().retrieve(provider_payment_id)
+    except (ProviderUnavailable, ProviderRejected) as exc:
+        raise PayError("unavailable", "Payment provider unavailable; try again") from exc
+
+
+def _claim_new_attempt(db: Client, uid: str, session_id: str):
+    session_ref = db.collection(SESSIONS).document(session_id)
+
+    @firestore.transactional
+    def run(transaction: Transaction):
+        now = datetime.now(UTC)
+        doc = session_ref.get(transaction=transaction).to_dict() or {}
+        payment = doc.get("payment") or {}
+        if payment.get("status") not in PAYABLE:
+            raise PayError("in_progress", "A payment for this session is already under way")
+        fee = doc.get("fee") or {}
+        amount = int(fee.get("total") or payment.get("amount") or 0)
+        if amount <= 0:
+            raise PayError("not_payable", "Nothing to pay")
+        attempt = int(payment.get("attempt") or 1) + 1
+        payment_id = charging.session_payment_id(session_id, attempt)
+        profile = charging._driver_profile(db, uid)
+        if profile is None or not (
+            profile.stripe_customer_id and profile.default_payment_method_id
+        ):
+            raise PayError("no_payment_method", "Save a card in the app first")
+        op = charging.operator(db, doc["operatorId"])
+        if not op.stripe_account_id:
+            raise PayError("not_payable", "The operator does not take card payments")
+        fee_share = charging.platform_fee(amount, op.platform_fee_bps)
+        entry = LedgerEntry(
+            operator_id=doc["operatorId"],
+            facility_id=doc["facilityId"],
+            kind="session",
+            session_id=session_id,
+            uid=uid,
+            plate=doc.get("plate"),
+            attempt=attempt,
+            provider="stripe",
+            status="pending",
+            amount=amount,
+            currency=str(fee.get("currency") or payment.get("currency")),
+            platform_fee=fee_share,
+            operator_share=amount - fee_share,
+            net_amount=amount,
+            provider_account_id=op.stripe_account_id,
+            customer_id=profile.stripe_customer_id,
+            payment_method_id=profile.default_payment_method_id,
+            idempotency_key=charging.idempotency_key(payment_id),
+            off_session=False,
+            created_at=now,
+            updated_at=now,
+        )
+        transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
+        transaction.update(
+            session_ref,
+            {
+                "payment.status": "pending",
+                "payment.paymentId": payment_id,
+                "payment.attempt": attempt,
+                "payment.provider": "stripe",
+                "payment.platformFee": fee_share,
+                "payment.errorCode": None,
+                "payment.lockUntil": now + charging.CLAIM_LOCK,
+                "payment.updatedAt": now,
+                "updatedAt": now,
+            },
+        )
+        return payment_id, charging._request_from_ledger(payment_id, entry, session_id)
+
+    return run(db.transaction())
+
+
+def create_setup_intent(db: Client, uid: str, email: str | None, request_id: str) -> dict[str, Any]:
+    """A SetupIntent for the app's Stripe SDK; creates the driver's customer once."""
+    provider = get_provider()
+    user_ref = db.collection(USERS).document(uid)
+    profile = charging._driver_profile(db, uid)
+    customer_id = profile.stripe_customer_id if profile else None
+    try:
+        if not customer_id:
+            # The idempotency key makes a concurrent second call return the same customer.
+            customer_id = provider.ensure_customer(uid, email, f"parkingdone:customer:{uid}")
+            user_ref.set({"stripeCustomerId": customer_id}, merge=True)
+        setup = provider.create_setup_intent(
+            customer_id, uid, f"parkingdone:setup:{uid}:{request_id}"
+        )
+    except (ProviderUnavailable, ProviderRejected) as exc:
+        raise PayError("unavailable", "Payment provider unavailable; try again") from exc
+    return {
+        "setupIntentId": setup.setup_intent_id,
+        "clientSecret": setup.client_secret,
+        "customerId": setup.customer_id,
+    }

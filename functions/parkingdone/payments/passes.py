@@ -1,0 +1,275 @@
+"""Passes: per-facility products (weekly, monthly...) bought with the driver's saved card.
+
+A pass is written "pending" with its ledger entry before the card is charged and becomes
+"active" only when the payment succeeds (here, or later through the Stripe webhook after
+the driver confirmed 3-D Secure in the app). The pass id is derived from the driver and the
+app's request id, so a retried purchase charges once. Revenue per facility is an
+aggregation over the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from firebase_functions import logger
+from google.cloud import firestore
+from google.cloud.firestore import Client, Transaction
+from google.cloud.firestore_v1 import aggregation
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from parkingdone import plates
+from parkingdone.payments import charging
+from parkingdone.payments.models import (
+    PASS_PRODUCTS,
+    PASSES,
+    PAYMENTS,
+    LedgerEntry,
+    ParkingPass,
+    PassProduct,
+)
+from parkingdone.payments.provider import (
+    ChargeRequest,
+    ChargeResult,
+    ProviderRejected,
+    ProviderUnavailable,
+    get_provider,
+    platform_fee,
+)
+
+PLATE_OWNERS = "plateOwners"
+MAX_START_AHEAD = timedelta(days=60)
+
+
+class PassError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def pass_id_for(uid: str, request_id: str) -> str:
+    return hashlib.sha256(f"{uid}:{request_id}".encode()).hexdigest()[:20]
+
+
+def pass_payment_id(pass_id: str) -> str:
+    return f"p_{pass_id}"
+
+
+def validity(product: PassProduct, start: datetime) -> tuple[datetime, datetime]:
+    start = start.astimezone(UTC)
+    return start, start + timedelta(days=product.validity_days)
+
+
+def list_products(db: Client, facility_id: str) -> list[dict[str, Any]]:
+    query = (
+        db.collection(PASS_PRODUCTS)
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("active", "==", True))
+    )
+    products = [
+        PassProduct.model_validate({**s.to_dict(), "id": s.id}).model_dump(
+            by_alias=True, mode="json"
+        )
+        for s in query.get()
+    ]
+    return sorted(products, key=lambda p: (p["price"], p["name"]))
+
+
+def list_passes(db: Client, uid: str, limit: int = 50) -> list[dict[str, Any]]:
+    query = (
+        db.collection(PASSES)
+        .where(filter=FieldFilter("uid", "==", uid))
+        .order_by("validUntil", direction=firestore.Query.DESCENDING)
+        .limit(limit)
+    )
+    return [{**_jsonable(s.to_dict()), "id": s.id} for s in query.get()]
+
+
+def _jsonable(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in doc.items()}
+
+
+def buy(
+    db: Client,
+    uid: str,
+    product_id: str,
+    plate_raw: str,
+    request_id: str,
+    starts_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Buy a pass on-session with the saved card; returns its status (and a client secret
+    when the bank asks the driver to confirm)."""
+    try:
+        plate = plates.normalise(plate_raw)
+    except ValueError as exc:
+        raise PassError("invalid_plate", str(exc)) from exc
+    now = datetime.now(UTC)
+    start = max(starts_at or now, now)
+    if start > now + MAX_START_AHEAD:
+        raise PassError("invalid_start", "A pass can start at most 60 days ahead")
+    pass_id = pass_id_for(uid, request_id)
+    payment_id = pass_payment_id(pass_id)
+    pass_ref = db.collection(PASSES).document(pass_id)
+    ledger_ref = db.collection(PAYMENTS).document(payment_id)
+
+    @firestore.transactional
+    def claim(transaction: Transaction) -> tuple[str, ChargeRequest | None]:
+        now = datetime.now(UTC)
+        existing = pass_ref.get(transaction=transaction)
+        if existing.exists:
+            ledger = ledger_ref.get(transaction=transaction)
+            entry = LedgerEntry.model_validate(ledger.to_dict())
+            stale = entry.updated_at < now - charging.CLAIM_LOCK
+            if entry.status == "pending" and stale and entry.customer_id:
+                # A purchase whose instance died mid-charge: charge again, same key.
+                transaction.update(ledger_ref, {"updatedAt": now})
+                return "charge", _request(entry, payment_id, pass_id)
+            return entry.status, None
+        product_snap = db.collection(PASS_PRODUCTS).document(product_id).get()
+        if not product_snap.exists:
+            raise PassError("not_found", "No such pass product")
+        product = PassProduct.model_validate({**product_snap.to_dict(), "id": product_id})
+        if not product.active:
+            raise PassError("not_available", "This pass is no longer sold")
+        owner = db.collection(PLATE_OWNERS).document(plate).get()
+        if not owner.exists or (owner.to_dict() or {}).get("uid") != uid:
+            raise PassError("not_your_vehicle", "Add the vehicle to your account first")
+        profile = charging._driver_profile(db, uid)
+        if profile is None or not (
+            profile.stripe_customer_id and profile.default_payment_method_id
+        ):
+            raise PassError("no_payment_method", "Save a card in the app first")
+        op = charging.operator(db, product.operator_id)
+        if not op.stripe_account_id:
+            raise PassError("not_available", "The operator does not take card payments yet")
+        valid_from, valid_until = validity(product, start)
+        fee = platform_fee(product.price, op.platform_fee_bps)
+        entry = LedgerEntry(
+            operator_id=product.operator_id,
+            facility_id=product.facility_id,
+            kind="pass",
+            pass_id=pass_id,
+            uid=uid,
+            plate=plate,
+            provider="stripe",
+            status="pending",
+            amount=product.price,
+            currency=product.currency,
+            platform_fee=fee,
+            operator_share=product.price - fee,
+            net_amount=product.price,
+            provider_account_id=op.stripe_account_id,
+            customer_id=profile.stripe_customer_id,
+            payment_method_id=profile.default_payment_method_id,
+            idempotency_key=charging.idempotency_key(payment_id),
+            off_session=False,
+            created_at=now,
+            updated_at=now,
+        )
+        parking_pass = ParkingPass(
+            operator_id=product.operator_id,
+            facility_id=product.facility_id,
+            uid=uid,
+            plate=plate,
+            product_id=product_id,
+            product_name=product.name,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            status="pending",
+            amount=product.price,
+            currency=product.currency,
+            payment_id=payment_id,
+            created_at=now,
+            updated_at=now,
+        )
+        transaction.set(ledger_ref, entry.to_doc())
+        transaction.set(pass_ref, parking_pass.to_doc())
+        return "charge", _request(entry, payment_id, pass_id)
+
+    state, charge_request = claim(db.transaction())
+    client_secret = None
+    if charge_request is not None:
+        try:
+            result = get_provider().charge(charge_request)
+        except ProviderUnavailable as exc:
+            logger.warn("payments.pass_provider_unavailable", passId=pass_id, error=str(exc))
+            raise PassError("unavailable", "Payment provider unavailable; try again") from exc
+        except ProviderRejected as exc:
+            result = ChargeResult("failed", None, None, exc.code, exc.message)
+        change = charging.record_outcome(db, payment_id, result)
+        charging.push_outcome(db, change)
+        client_secret = result.client_secret if result.status == "requires_action" else None
+        state = charging.status_for(result)
+    elif state == "requires_action":
+        entry = LedgerEntry.model_validate(ledger_ref.get().to_dict())
+        if entry.provider_payment_id:
+            client_secret = get_provider().retrieve(entry.provider_payment_id).client_secret
+    doc = pass_ref.get().to_dict() or {}
+    logger.info(
+        "payments.pass_purchase",
+        passId=pass_id,
+        uid=uid,
+        operatorId=doc.get("operatorId"),
+        facilityId=doc.get("facilityId"),
+        paymentStatus=state,
+        passStatus=doc.get("status"),
+    )
+    return {
+        "passId": pass_id,
+        "paymentId": payment_id,
+        "status": doc.get("status"),
+        "paymentStatus": state,
+        "clientSecret": client_secret,
+        "validFrom": doc["validFrom"].isoformat() if doc.get("validFrom") else None,
+        "validUntil": doc["validUntil"].isoformat() if doc.get("validUntil") else None,
+    }
+
+
+def _request(entry: LedgerEntry, payment_id: str, pass_id: str) -> ChargeRequest:
+    assert entry.customer_id and entry.payment_method_id and entry.provider_account_id
+    return ChargeRequest(
+        amount=entry.amount,
+        currency=entry.currency,
+        customer_id=entry.customer_id,
+        payment_method_id=entry.payment_method_id,
+        connected_account=entry.provider_account_id,
+        application_fee=entry.platform_fee,
+        idempotency_key=entry.idempotency_key or charging.idempotency_key(payment_id),
+        off_session=False,
+        metadata={
+            "passId": pass_id,
+            "paymentId": payment_id,
+            "operatorId": entry.operator_id,
+            "facilityId": entry.facility_id,
+            "kind": "pass",
+        },
+    )
+
+
+def revenue(
+    db: Client, operator_id: str, facility_id: str, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """Pass revenue of one facility in [since, until): net of refunds, by payment time."""
+    query = (
+        db.collection(PAYMENTS)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("kind", "==", "pass"))
+        .where(filter=FieldFilter("status", "==", "succeeded"))
+        .where(filter=FieldFilter("paidAt", ">=", since))
+        .where(filter=FieldFilter("paidAt", "<", until))
+    )
+    agg = aggregation.AggregationQuery(query)
+    agg.sum("netAmount", alias="net").sum("amount", alias="gross").count(alias="count")
+    values = {r.alias: r.value for row in agg.get() for r in row}
+    return {
+        "operatorId": operator_id,
+        "facilityId": facility_id,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "passesSold": int(values.get("count") or 0),
+        "grossAmount": int(values.get("gross") or 0),
+        "netAmount": int(values.get("net") or 0),
+    }

@@ -1,0 +1,127 @@
+"""The payment-provider interface: what charging, passes and refunds need from a PSP.
+
+Session and pass code talk only to `PaymentProvider`; Stripe is one implementation
+(`stripe_provider.py`). Another PSP is added by implementing this protocol and returning it
+from `get_provider`, without touching the session code.
+
+Outcomes are plain values; a declined card is an outcome, not an exception. Only a failure
+that may pass on its own (network, rate limit, provider 5xx) raises `ProviderUnavailable`,
+so the caller records it and retries later with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+ChargeStatus = Literal["succeeded", "requires_action", "failed", "processing", "canceled"]
+
+
+class ProviderUnavailable(Exception):
+    """A transient provider failure: retry later with the same idempotency key."""
+
+
+class ProviderRejected(Exception):
+    """The provider refused a request for a reason retrying will not fix (bad parameters)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """One charge of a saved payment method.
+
+    `connected_account` receives the funds (destination charge on the operator's account,
+    which is also the merchant of record); `application_fee` stays with the platform.
+    """
+
+    amount: int
+    currency: str
+    customer_id: str
+    payment_method_id: str
+    connected_account: str
+    application_fee: int
+    idempotency_key: str
+    off_session: bool = True
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    status: ChargeStatus
+    provider_payment_id: str | None = None
+    # Handed to the app so it can finish authentication with the provider's SDK; never logged.
+    client_secret: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    provider_payment_id: str
+    amount: int
+    idempotency_key: str
+    reason: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    provider_refund_id: str
+    status: Literal["succeeded", "pending", "failed"]
+    amount: int
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    setup_intent_id: str
+    client_secret: str
+    customer_id: str
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def ensure_customer(self, uid: str, email: str | None, idempotency_key: str) -> str:
+        """A provider customer for the driver; returns its id."""
+        ...
+
+    def create_setup_intent(self, customer_id: str, uid: str, idempotency_key: str) -> SetupResult:
+        """Start saving a card for later off-session charges (collected by the app's SDK)."""
+        ...
+
+    def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def retrieve(self, provider_payment_id: str) -> ChargeResult: ...
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...
+
+
+def platform_fee(amount: int, fee_bps: int) -> int:
+    """The platform's share of `amount` in minor units, rounded half up (5 % of 600 = 30)."""
+    if amount <= 0 or fee_bps <= 0:
+        return 0
+    return min(amount, (amount * fee_bps + 5000) // 10000)
+
+
+_provider: PaymentProvider | None = None
+
+
+def get_provider() -> PaymentProvider:
+    """The process's provider; created on first use (no network at import time)."""
+    global _provider
+    if _provider is None:
+        from parkingdone.payments.stripe_provider import StripeProvider
+
+        _provider = StripeProvider.from_config()
+    return _provider
+
+
+def set_provider(provider: PaymentProvider | None) -> None:
+    """Swap the provider (tests of the charging logic with a fake PSP)."""
+    global _provider
+    _provider = provider
