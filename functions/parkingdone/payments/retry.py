@@ -68,8 +68,9 @@ def handle_message(data: dict[str, Any]) -> str:
 
 
 def decode(raw: bytes | str | None) -> dict[str, Any]:
+    """A Pub/Sub message's data (base64 of JSON) as a dict; {} for anything else."""
     try:
-        data = json.loads(raw or b"{}")
+        data = json.loads(base64.b64decode(raw or b"") or b"{}")
     except (ValueError, UnicodeDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
