@@ -1,0 +1,78 @@
+"""Helpers of the ingestion tests: posting events, a second tenant, reading sessions."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from google.cloud.firestore import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from parkingdone import credentials, tenants
+
+T0 = datetime(2026, 3, 30, 14, 23, tzinfo=UTC)
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def body(kind: str, at: datetime, plate: str = "ABC-123", facility: str = "kamppi-p1", **extra):
+    return {"event": kind, "plate": plate, "facility_id": facility, "timestamp": iso(at), **extra}
+
+
+def post(token: str | None, payload: Any, base: str | None = None, **kw) -> requests.Response:
+    headers = kw.pop("headers", {})
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    url = (base or os.environ["HOSTING_URL"]) + "/webhook"
+    if isinstance(payload, bytes | str):
+        headers.setdefault("Content-Type", "application/json")
+        return requests.post(url, data=payload, headers=headers, timeout=30, **kw)
+    return requests.post(url, json=payload, headers=headers, timeout=30, **kw)
+
+
+def add_tenant(
+    db: Client,
+    operator_id: str,
+    facility_id: str,
+    name: str,
+    adapter: dict | None = None,
+    **facility_fields: Any,
+) -> str:
+    """A second operator with one facility and a webhook token; returns the token."""
+    db.collection(tenants.OPERATORS).document(operator_id).set(
+        tenants.Operator(id=operator_id, name=operator_id).model_dump(by_alias=True)
+    )
+    facility = tenants.Facility(
+        id=facility_id,
+        operator_id=operator_id,
+        name=name,
+        name_key=tenants.name_key(name),
+        **facility_fields,
+    )
+    data = facility.model_dump(by_alias=True, exclude={"id"})
+    db.collection(tenants.FACILITIES).document(facility_id).set(data)
+    token, _ = credentials.issue(db, "webhook", operator_id, adapter=adapter, label="test")
+    return token
+
+
+def sessions_of(db: Client, facility_id: str, plate: str) -> list[dict[str, Any]]:
+    query = (
+        db.collection("sessions")
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .where(filter=FieldFilter("plate", "==", plate))
+    )
+    found = [{**s.to_dict(), "id": s.id} for s in query.get()]
+    return sorted(found, key=lambda s: (s["entry"] or s["exit"])["at"])
+
+
+def pointer(db: Client, facility_id: str, plate: str) -> dict[str, Any] | None:
+    snapshot = db.collection("openSessions").document(f"{facility_id}__{plate}").get()
+    return snapshot.to_dict() if snapshot.exists else None
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
