@@ -29,8 +29,15 @@ def app() -> firebase_admin.App:
         with _lock:
             if _app is None:
                 options = {"projectId": config.project_id()}
+                # firebase_functions' Firestore triggers initialise the default app (with
+                # application default credentials) before our handler runs.
+                taken = firebase_admin._DEFAULT_APP_NAME in firebase_admin._apps
                 if config.is_emulator():
-                    _app = firebase_admin.initialize_app(_AnonymousCredentials(), options)
+                    # The emulators need anonymous credentials: use our own named app then.
+                    name = "parkingdone" if taken else firebase_admin._DEFAULT_APP_NAME
+                    _app = firebase_admin.initialize_app(_AnonymousCredentials(), options, name)
+                elif taken:
+                    _app = firebase_admin.get_app()
                 else:
                     # Application default credentials of the function's service account.
                     _app = firebase_admin.initialize_app(options=options)
