@@ -210,6 +210,13 @@ from firebase_functions import firestore_fn as _driver_fs  # noqa: E402
 from firebase_functions import scheduler_fn as _driver_sched  # noqa: E402
 from firebase_functions import tasks_fn as _driver_tasks  # noqa: E402
 
+from parkingdone import firebase as _driver_firebase  # noqa: E402
+
+# Callables verify ID tokens with the default firebase-admin app, and Firestore triggers create
+# a default app of their own (without our emulator credentials) when none exists: create ours
+# first. Lazy and network-free: credentials load on first use.
+_driver_firebase.app()
+
 
 @https_fn.on_call()
 def register_vehicle(req: https_fn.CallableRequest) -> dict:

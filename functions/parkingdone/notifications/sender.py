@@ -135,7 +135,9 @@ def _send(db: firestore.Client, uid: str, kind: str, params: dict) -> dict:
     profile_snapshot = user_ref.get()
     profile = profile_snapshot.to_dict() if profile_snapshot.exists else {}
     pref = texts.PREF_OF_KIND[kind]
-    if pref and (profile.get("notificationPrefs") or {}).get(pref) is False:
+    prefs = profile.get("notificationPrefs") or {}
+    # "push" silences every kind the driver may silence; the must-act kinds still go out.
+    if pref and (prefs.get(pref) is False or prefs.get("push") is False):
         return {"status": "skipped", **empty}
 
     token_docs = list(user_ref.collection(PUSH_TOKENS).limit(MAX_TOKENS).stream())

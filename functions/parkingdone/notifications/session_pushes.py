@@ -134,7 +134,8 @@ def send_reminder(session_id: str, now: datetime | None = None) -> dict[str, Any
     ends = entry_at + free_period(facility, entry_at)
     if ends <= now:
         return {"status": "skipped", "reason": "free_period_over"}
-    minutes_left = math.ceil((ends - now).total_seconds() / 60)
+    # Nearest minute: the task fires a moment after its time, "6 min" would be wrong.
+    minutes_left = max(1, round((ends - now).total_seconds() / 60))
     result = sender.push(
         uid,
         "free_period_ending",

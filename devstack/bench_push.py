@@ -1,0 +1,135 @@
+"""Benchmark: entry webhook -> FCM request at the recorder, end to end through the emulators.
+
+Each round posts one entry event to POST /webhook (through Hosting, as an operator's camera
+does) for a plate registered to the demo driver, and measures until the FCM v1 request of the
+entry push reaches the FCM recorder (its receivedAt). Rounds are sequential, each with a new
+plate, so every entry opens a new session. Prints p50/p95/max.
+
+    python -m devstack.benchrun push               on a fresh stack (what `make bench` runs)
+    python -m devstack.bench_push --rounds 200     against a stack that is already running
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import requests
+
+from devstack import stack
+
+TOKEN = "bench-device-token"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _recorded(recorder: str) -> list[dict]:
+    return requests.get(f"{recorder}/messages", timeout=5).json()["messages"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.bench_push", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--rounds", type=int, default=120, help="entries measured (default 120)")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured entries first")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait per push")
+    args = parser.parse_args(argv)
+
+    for key, value in stack.service_env().items():
+        os.environ.setdefault(key, value)
+    os.environ.update(stack.local_secrets())
+    sys.path.insert(0, str(stack.ROOT / "functions"))
+    from devstack import demo_data
+    from parkingdone.firebase import db as firestore_client
+    from parkingdone.notifications.sender import token_id
+
+    stack.wait_for_functions()
+    db = firestore_client()
+    demo = demo_data.seed(db)
+    user = db.collection("users").document(demo.driver_uid)
+    user.collection("pushTokens").document(token_id(TOKEN)).set(
+        {"token": TOKEN, "platform": "android", "updatedAt": datetime.now(UTC)}
+    )
+    run_id = uuid.uuid4().hex[:6].upper()
+    total = args.warmup + args.rounds
+    plates = [f"B{run_id}{n:04d}" for n in range(total)]
+    batch = db.batch()
+    for plate in plates:
+        batch.set(
+            db.collection("plateOwners").document(plate),
+            {
+                "uid": demo.driver_uid,
+                "plate": plate,
+                "plateRaw": plate,
+                "country": "FI",
+                "since": datetime.now(UTC),
+            },
+        )
+    batch.commit()
+
+    recorder = os.environ["FCM_RECORDER_URL"]
+    requests.delete(f"{recorder}/messages", timeout=5).raise_for_status()
+    webhook = f"{os.environ['HOSTING_URL']}/webhook"
+    headers = {"Authorization": f"Bearer {demo.webhook_token}"}
+    session = requests.Session()
+    latencies: list[float] = []
+    webhook_times: list[float] = []
+    for number, plate in enumerate(plates):
+        seen = len(_recorded(recorder))
+        started = time.time()
+        response = session.post(
+            webhook,
+            headers=headers,
+            json={
+                "event": "entry",
+                "plate": plate,
+                "facility_id": demo.facility_id,
+                "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "event_id": f"bench-{run_id}-{number}",
+            },
+            timeout=10,
+        )
+        answered = time.time()
+        if response.status_code >= 300:
+            print(f"webhook answered {response.status_code}: {response.text}", file=sys.stderr)
+            return 1
+        deadline = started + args.timeout
+        arrived = None
+        while time.time() < deadline:
+            messages = _recorded(recorder)
+            if len(messages) > seen:
+                arrived = messages[seen]["receivedAt"]
+                break
+            time.sleep(0.005)
+        if arrived is None:
+            print(f"no push within {args.timeout:.0f} s for entry {number}", file=sys.stderr)
+            return 1
+        if number >= args.warmup:
+            latencies.append((arrived - started) * 1000)
+            webhook_times.append((answered - started) * 1000)
+
+    print(f"push bench: entry webhook -> FCM request at the recorder, {len(latencies)} entries")
+    print(
+        f"  end to end  p50 {statistics.median(latencies):.0f} ms  "
+        f"p95 {_percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms"
+    )
+    print(
+        f"  webhook answer  p50 {statistics.median(webhook_times):.0f} ms  "
+        f"p95 {_percentile(webhook_times, 0.95):.0f} ms"
+    )
+    print("  targets: p95 < 300 ms (ours), < 500 ms end to end and < 3 s delivery (brief)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
