@@ -1,0 +1,237 @@
+"""Benchmark of the enforcement API through the Hosting emulator.
+
+Seeds 100,000 historical sessions, 5,000 open sessions and 2,000 active passes across 20
+facilities (bulk writers, with background triggers paused and the plateStatus projections
+built by the same code the triggers run), then measures plate-check p50/p95/p99, Firestore
+reads per check, and whitelist p95 for the facility holding the 2,000 pass plates.
+
+Run against a running stack (`make run`, or inside `firebase emulators:exec`):
+
+    python -m devstack.bench_enforcement [--checks 500] [--whitelist-runs 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from devstack import stack
+
+OPERATOR = "demo-operator"
+KEY = "bench-enforcement-key"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _hub(path: str) -> None:
+    port = stack.ports()["hub"]
+    requests.put(f"http://127.0.0.1:{port}/functions/{path}", timeout=10).raise_for_status()
+
+
+def seed(args: argparse.Namespace) -> dict[str, list[str]]:
+    from parkingdone import credentials, plates, tariffs, tenants
+    from parkingdone.enforcement import decision, store
+    from parkingdone.firebase import db
+
+    client = db()
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    facility_ids = [f"bench-f{i:02d}" for i in range(args.facilities)]
+    versions = [v.model_dump(by_alias=True, mode="json") for v in tariffs.demo_tariff().versions]
+    client.collection("operators").document(OPERATOR).set(
+        {"name": "Demo Parking Oy", "currency": "EUR", "timeZone": "Europe/Helsinki"}, merge=True
+    )
+    facilities = {}
+    for fid in facility_ids:
+        facility = tenants.Facility(
+            id=fid,
+            operator_id=OPERATOR,
+            name=f"Bench {fid}",
+            name_key=f"bench {fid}",
+            tariffs=versions,
+        )
+        facilities[fid] = facility
+        client.collection("facilities").document(fid).set(
+            facility.model_dump(by_alias=True, exclude={"id"})
+        )
+    credentials.store(
+        client,
+        KEY,
+        credentials.Credential(kind="enforcement", operator_id=OPERATOR, created_at=now),
+    )
+
+    def plate() -> str:
+        letters = "".join(rng.choice("ACDEFGHJKLMNPRTUVXY") for _ in range(3))
+        return f"{letters}{rng.randint(1, 999)}"
+
+    sessions: dict[tuple[str, str], list[tuple[str, dict]]] = defaultdict(list)
+    passes: dict[tuple[str, str], list[tuple[str, dict]]] = defaultdict(list)
+    writer = client.bulk_writer()
+    for i in range(args.historical):
+        fid = rng.choice(facility_ids)
+        p = plate()
+        entry = now - timedelta(minutes=rng.randint(120, 730 * 24 * 60))
+        exit_at = entry + timedelta(minutes=rng.randint(5, 600))
+        doc = {
+            "operatorId": OPERATOR,
+            "facilityId": fid,
+            "plate": p,
+            "plateRaw": p,
+            "status": "closed",
+            "source": "anpr",
+            "entry": {"at": entry},
+            "exit": {"at": exit_at},
+            "driverUid": None,
+            "fee": {"total": 300, "currency": "EUR"},
+            "payment": {"status": "succeeded", "paidAt": exit_at, "amount": 300, "currency": "EUR"},
+        }
+        writer.set(client.collection("sessions").document(f"hist-{i}"), doc)
+        sessions[(fid, p)].append((f"hist-{i}", doc))
+    open_plates = []
+    for i in range(args.open):
+        fid = facility_ids[i % len(facility_ids)]
+        p = plate()
+        doc = {
+            "operatorId": OPERATOR,
+            "facilityId": fid,
+            "plate": p,
+            "plateRaw": p,
+            "status": "open",
+            "source": "anpr",
+            "entry": {"at": now - timedelta(minutes=rng.randint(1, 600))},
+            "exit": None,
+            "driverUid": None,
+            "fee": None,
+            "payment": {"status": "pending"} if i % 3 == 0 else None,
+        }
+        writer.set(client.collection("sessions").document(f"open-{i}"), doc)
+        sessions[(fid, p)].append((f"open-{i}", doc))
+        open_plates.append(f"{fid}|{p}")
+    pass_plates = []
+    for i in range(args.passes):
+        fid = facility_ids[0]  # one facility with 2,000 paid plates for the whitelist
+        p = f"PAS{i:04d}"
+        doc = {
+            "operatorId": OPERATOR,
+            "facilityId": fid,
+            "plate": p,
+            "status": "active",
+            "validFrom": now - timedelta(days=1),
+            "validUntil": now + timedelta(days=30),
+            "amount": 9900,
+            "currency": "EUR",
+            "productId": "month",
+        }
+        writer.set(client.collection("passes").document(f"pass-{i}"), doc)
+        passes[(fid, p)].append((f"pass-{i}", doc))
+        pass_plates.append(f"{fid}|{p}")
+    writer.close()
+
+    # The projections, as the triggers would have built them.
+    writer = client.bulk_writer()
+    for key in set(sessions) | set(passes):
+        fid, p = key
+        facility = facilities[fid]
+        recent = sorted(sessions.get(key, []), key=lambda s: s[1]["entry"]["at"], reverse=True)
+        built = decision.build_plate_status(
+            operator_id=OPERATOR,
+            facility_id=fid,
+            plate=p,
+            skeleton=plates.skeleton(p),
+            sessions=recent[: decision.RECENT_SESSIONS],
+            passes=passes.get(key, []),
+            grace_minutes=facility.enforcement_grace_minutes,
+            tariff_terms=store.tariff_terms(facility),
+            now=now,
+        )
+        writer.set(
+            client.collection(store.PLATE_STATUS).document(decision.doc_id(fid, p)),
+            built.model_dump(by_alias=True),
+        )
+    writer.close()
+    return {"open": open_plates, "passes": pass_plates, "facilities": facility_ids}
+
+
+def measure(args: argparse.Namespace, seeded: dict[str, list[str]]) -> None:
+    rng = random.Random(11)
+    base = os.environ.get("HOSTING_URL") or f"http://127.0.0.1:{stack.ports()['hosting']}"
+    http = requests.Session()
+    http.headers["x-api-key"] = KEY
+    targets = []
+    for _ in range(args.checks):
+        kind = rng.random()
+        if kind < 0.45:
+            fid, p = rng.choice(seeded["open"]).split("|")
+        elif kind < 0.8:
+            fid, p = rng.choice(seeded["passes"]).split("|")
+        else:
+            fid, p = rng.choice(seeded["facilities"]), f"ZZZ{rng.randint(1, 999)}"
+        targets.append((fid, p))
+    for fid, p in targets[:20]:  # warm the function worker and the facility cache
+        http.get(f"{base}/api/enforcement/check/{p}", params={"facility": fid}, timeout=10)
+    latencies, reads = [], []
+    for fid, p in targets:
+        started = time.perf_counter()
+        response = http.get(f"{base}/api/enforcement/check/{p}", params={"facility": fid})
+        latencies.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        reads.append(int(response.headers.get("X-Firestore-Reads", "0")))
+    print(
+        f"check  n={len(latencies)}  p50={_percentile(latencies, 50):.1f} ms  "
+        f"p95={_percentile(latencies, 95):.1f} ms  p99={_percentile(latencies, 99):.1f} ms"
+    )
+    print(
+        f"check  Firestore reads per check: mean={statistics.mean(reads):.2f} max={max(reads)}"
+        " (key + plate query; facility cached)"
+    )
+
+    url = f"{base}/api/enforcement/facility/{seeded['facilities'][0]}/paid-plates"
+    counts, wl = [], []
+    http.get(url, timeout=30)
+    for _ in range(args.whitelist_runs):
+        started = time.perf_counter()
+        response = http.get(url, timeout=30)
+        wl.append((time.perf_counter() - started) * 1000)
+        counts.append(response.json()["count"])
+    print(
+        f"whitelist  plates={counts[-1]}  n={len(wl)}  p50={_percentile(wl, 50):.1f} ms  "
+        f"p95={_percentile(wl, 95):.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--facilities", type=int, default=20)
+    parser.add_argument("--historical", type=int, default=100_000)
+    parser.add_argument("--open", type=int, default=5_000)
+    parser.add_argument("--passes", type=int, default=2_000)
+    parser.add_argument("--checks", type=int, default=500)
+    parser.add_argument("--whitelist-runs", type=int, default=40)
+    args = parser.parse_args()
+    for key, value in stack.service_env().items():
+        os.environ.setdefault(key, value)
+    started = time.perf_counter()
+    _hub("disableBackgroundTriggers")  # seeding must not fire 100,000 trigger runs
+    try:
+        seeded = seed(args)
+    finally:
+        _hub("enableBackgroundTriggers")
+    print(
+        f"seeded {args.historical} historical + {args.open} open sessions, {args.passes} "
+        f"passes, {args.facilities} facilities in {time.perf_counter() - started:.0f} s"
+    )
+    measure(args, seeded)
+
+
+if __name__ == "__main__":
+    main()
