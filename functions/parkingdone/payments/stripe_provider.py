@@ -87,7 +87,16 @@ class _EmulatorHttpClient(stripe.RequestsClient):
         return urllib.parse.urlencode(kept)
 
 
-def _status_of(intent: Any) -> str:
+def _plain(obj: Any) -> dict[str, Any]:
+    """Stripe objects as plain dicts (stripe-python 16 objects are not dict-like for .get)."""
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return dict(obj)
+
+
+def _status_of(intent: dict[str, Any]) -> str:
     status = intent.get("status")
     if status == "succeeded":
         return "succeeded"
@@ -101,6 +110,7 @@ def _status_of(intent: Any) -> str:
 
 
 def _result_of(intent: Any) -> ChargeResult:
+    intent = _plain(intent)
     status = _status_of(intent)
     error = intent.get("last_payment_error") or {}
     return ChargeResult(
@@ -224,7 +234,7 @@ class StripeProvider:
 
     def _call(self, method: Any, *args: Any) -> Any:
         try:
-            return method(*args)
+            return _plain(method(*args))
         except stripe.StripeError as exc:
             raise self._mapped(exc) from exc
 
@@ -236,14 +246,14 @@ class StripeProvider:
 
     @staticmethod
     def _card_error(exc: stripe.CardError) -> ChargeResult:
-        error = exc.error
-        intent = getattr(error, "payment_intent", None) if error is not None else None
-        intent_id = intent.get("id") if intent else None
-        secret = intent.get("client_secret") if intent else None
+        error = _plain(exc.error)
+        intent = _plain(error.get("payment_intent"))
+        intent_id = intent.get("id")
+        secret = intent.get("client_secret")
         if exc.code == "authentication_required":
             # Real Stripe's answer to an off-session charge that needs 3-D Secure.
             return ChargeResult("requires_action", intent_id, secret, exc.code, exc.user_message)
-        decline = getattr(error, "decline_code", None) if error is not None else None
+        decline = error.get("decline_code")
         return ChargeResult(
             "failed", intent_id, None, decline or exc.code or "card_error", exc.user_message
         )
