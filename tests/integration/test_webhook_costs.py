@@ -1,0 +1,35 @@
+"""The webhook's Firestore cost per event, counted at the client's RPC layer (see bench)."""
+
+import pytest
+
+from devstack.bench_ingest import OpCounter
+from tests.integration.ingest_support import T0, body, minutes
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+def test_entry_and_exit_cost_at_most_three_reads_and_three_writes(db, demo) -> None:
+    from parkingdone.ingest import webhook
+
+    counter = OpCounter().install(db)
+    client = webhook.app.test_client()
+    headers = {"Authorization": f"Bearer {demo.webhook_token}"}
+    client.post("/webhook", json=body("entry", T0, plate="WARM-1"), headers=headers)
+
+    counter.reset()
+    assert client.post("/webhook", json=body("entry", T0), headers=headers).status_code == 202
+    # credential + (pointer, plateOwners); inbox event + session + pointer
+    assert (counter.reads, counter.writes) == (3, 3)
+
+    counter.reset()
+    exit_body = body("exit", T0 + minutes(45))
+    assert client.post("/webhook", json=exit_body, headers=headers).status_code == 202
+    # credential + pointer; inbox event + session update + pointer delete
+    assert (counter.reads, counter.writes) == (2, 3)
+
+    before = {d.id: d.update_time for d in db.collection("sessions").get()}
+    counter.reset()
+    assert client.post("/webhook", json=exit_body, headers=headers).status_code == 200
+    # A replay's only write is the inbox create, refused by its precondition.
+    assert counter.writes == 1 and counter.rpcs["commit"] == 1
+    assert {d.id: d.update_time for d in db.collection("sessions").get()} == before
