@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     session = requests.Session()
     latencies: list[float] = []
     webhook_times: list[float] = []
+    missed = 0
     for number, plate in enumerate(plates):
         seen = len(_recorded(recorder))
         started = time.time()
@@ -113,13 +114,24 @@ def main(argv: list[str] | None = None) -> int:
                 break
             time.sleep(0.005)
         if arrived is None:
+            # Counted, not fatal: a lost push is a figure to report, and the next round
+            # must not mistake this push for its own.
             print(f"no push within {args.timeout:.0f} s for entry {number}", file=sys.stderr)
-            return 1
+            missed += 1
+            while len(_recorded(recorder)) <= seen and time.time() < started + 60:
+                time.sleep(0.05)
+            continue
         if number >= args.warmup:
             latencies.append((arrived - started) * 1000)
             webhook_times.append((answered - started) * 1000)
 
-    print(f"push bench: entry webhook -> FCM request at the recorder, {len(latencies)} entries")
+    if not latencies:
+        print("push bench: no push arrived in time", file=sys.stderr)
+        return 1
+    print(
+        f"push bench: entry webhook -> FCM request at the recorder, {len(latencies)} entries, "
+        f"{missed} later than {args.timeout:.0f} s"
+    )
     print(
         f"  end to end  p50 {statistics.median(latencies):.0f} ms  "
         f"p95 {_percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms"

@@ -220,6 +220,9 @@ def test_reminder_sent_directly_counts_the_minutes_left(db, demo) -> None:
     assert "päättyy 4 min kuluttua" in message["notification"]["body"]
     late = session_pushes.send_reminder("s_direct", now=entry + timedelta(minutes=16))
     assert late == {"status": "skipped", "reason": "free_period_over"}
+    early = session_pushes.send_reminder("s_direct", now=entry + timedelta(minutes=2))
+    assert early == {"status": "skipped", "reason": "not_due"}
+    assert len(messages_to("token-direct")) == 2  # the entry push and one reminder
 
 
 def test_reminder_time_is_five_minutes_before_the_free_period_ends() -> None:

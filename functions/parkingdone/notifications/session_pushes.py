@@ -22,6 +22,7 @@ from parkingdone.notifications import sender
 SESSIONS = "sessions"
 REMINDER_FUNCTION = "freePeriodReminder"
 REMINDER_LEAD = timedelta(minutes=5)
+EARLY_TOLERANCE = timedelta(seconds=60)
 
 
 def _entry_at(session: dict[str, Any]) -> datetime | None:
@@ -138,9 +139,16 @@ def send_reminder(session_id: str, now: datetime | None = None) -> dict[str, Any
     )
     if facility is None:
         return {"status": "skipped", "reason": "unknown_facility"}
-    ends = entry_at + free_period(facility, entry_at)
+    free = free_period(facility, entry_at)
+    ends = entry_at + free
     if ends <= now:
         return {"status": "skipped", "reason": "free_period_over"}
+    due = reminder_at(entry_at, free)
+    # Cloud Tasks honours the schedule; the local tasks emulator dispatches at once. A reminder
+    # ahead of its time would tell the driver the wrong thing, so it stays silent.
+    if due is None or now < due - EARLY_TOLERANCE:
+        logger.info("push.reminder_not_due", session_id=session_id)
+        return {"status": "skipped", "reason": "not_due"}
     # Nearest minute: the task fires a moment after its time, "6 min" would be wrong.
     minutes_left = max(1, round((ends - now).total_seconds() / 60))
     result = sender.push(
