@@ -12,6 +12,7 @@ from google.cloud.firestore import Client
 from parkingdone import config
 
 _lock = threading.RLock()
+APP_NAME = "parkingdone"
 _app: firebase_admin.App | None = None
 _db: Client | None = None
 
@@ -24,23 +25,25 @@ class _AnonymousCredentials(credentials.Base):
 
 
 def app() -> firebase_admin.App:
+    """This process's admin app.
+
+    A named app, because firebase-functions' Firestore triggers initialise the default app
+    (with application default credentials) before our handler runs; ours must not depend on
+    whether that happened.
+    """
     global _app
     if _app is None:
         with _lock:
             if _app is None:
                 options = {"projectId": config.project_id()}
-                # firebase_functions' Firestore triggers initialise the default app (with
-                # application default credentials) before our handler runs.
-                taken = firebase_admin._DEFAULT_APP_NAME in firebase_admin._apps
-                if config.is_emulator():
-                    # The emulators need anonymous credentials: use our own named app then.
-                    name = "parkingdone" if taken else firebase_admin._DEFAULT_APP_NAME
-                    _app = firebase_admin.initialize_app(_AnonymousCredentials(), options, name)
-                elif taken:
-                    _app = firebase_admin.get_app()
-                else:
-                    # Application default credentials of the function's service account.
-                    _app = firebase_admin.initialize_app(options=options)
+                # The emulators accept anonymous callers and google.auth finds no credentials
+                # there; in production the function's service account is used.
+                credential = (
+                    _AnonymousCredentials()
+                    if config.is_emulator()
+                    else credentials.ApplicationDefault()
+                )
+                _app = firebase_admin.initialize_app(credential, options, name=APP_NAME)
     return _app
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import firebase_admin
 from firebase_functions import logger
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import config, firebase
 from parkingdone.enforcement import store
 from parkingdone.firebase import db
 
@@ -41,25 +39,6 @@ PASS_FIELDS = (
     "currency",
     "productId",
 )
-
-
-def _adopt_default_app() -> None:
-    """Let parkingdone.firebase own the default app in a trigger's worker.
-
-    firebase-functions' Firestore wrapper creates a default app (application-default
-    credentials) before calling us, and parkingdone.firebase refuses to create a second one.
-    In production that app is right and is adopted; the emulator has no default credentials,
-    so there it is replaced by the one parkingdone.firebase makes.
-    """
-    if firebase._app is not None or firebase_admin._DEFAULT_APP_NAME not in firebase_admin._apps:
-        return
-    with firebase._lock:
-        if firebase._app is None:
-            existing = firebase_admin.get_app()
-            if config.is_emulator():
-                firebase_admin.delete_app(existing)
-            else:
-                firebase._app = existing
 
 
 def _data(snapshot: Any) -> dict[str, Any] | None:
@@ -93,20 +72,17 @@ def _rebuild_all(keys: set[tuple[str, str, str]], source: str, source_id: str) -
 
 
 def on_session_written(session_id: str, before: Any, after: Any) -> None:
-    _adopt_default_app()
     keys = store.affected_keys(_data(before), _data(after), SESSION_FIELDS)
     _rebuild_all(keys, "session", session_id)
 
 
 def on_pass_written(pass_id: str, before: Any, after: Any) -> None:
-    _adopt_default_app()
     keys = store.affected_keys(_data(before), _data(after), PASS_FIELDS)
     _rebuild_all(keys, "pass", pass_id)
 
 
 def on_user_written(uid: str, before: Any, after: Any) -> None:
     """A saved card added or removed changes whether the driver's open stays are covered."""
-    _adopt_default_app()
     old, new = _data(before) or {}, _data(after) or {}
     if bool(old.get("defaultPaymentMethodId")) == bool(new.get("defaultPaymentMethodId")):
         return
@@ -127,7 +103,6 @@ def on_user_written(uid: str, before: Any, after: Any) -> None:
 
 
 def sweep() -> None:
-    _adopt_default_app()
     rebuilt = store.rebuild_pending(db())
     if rebuilt:
         logger.info("enforcement.sweep_rebuilt", count=rebuilt)
