@@ -7,7 +7,7 @@
 Replaying is idempotent: an event that has been processed since is left alone. Against the
 local emulators this uses the stack's addresses; against production run it with the
 project's credentials (GOOGLE_APPLICATION_CREDENTIALS) and GCLOUD_PROJECT set. The
-scheduled `sessions_sweep` function does the same every 15 minutes, up to 5 attempts per
+scheduled `sessionsSweep` function does the same every 15 minutes, up to 5 attempts per
 event; this command also takes events past that limit with --max-attempts.
 """
 

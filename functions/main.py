@@ -4,10 +4,10 @@ Importing this module must not touch the network: `firebase deploy` imports it t
 the functions.
 """
 
-from firebase_functions import https_fn, options
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn, tasks_fn
 from flask import Response
 
-from parkingdone import config
+from parkingdone import config, firebase
 from parkingdone.http import dispatch
 
 # Explicit cpu: set_global_options without it silently selects gen1 CPU sizing.
@@ -19,11 +19,14 @@ options.set_global_options(
     max_instances=20,
 )
 
+# The admin app must exist before firebase-functions needs one (see parkingdone.firebase).
+firebase.app()
+
 
 # --- HTTP: one function per audience ------------------------------------------------------
 
 
-@https_fn.on_request()
+@https_fn.on_request(secrets=[config.STRIPE_WEBHOOK_SECRET])
 def api(request: https_fn.Request) -> Response:
     """/api/**: health, enforcement, Stripe webhook, OpenAPI document."""
     from parkingdone.api import app
@@ -32,9 +35,6 @@ def api(request: https_fn.Request) -> Response:
 
 
 # --- ingestion and sessions -----------------------------------------------------------------
-
-from firebase_functions import firestore_fn as _ingest_fs  # noqa: E402
-from firebase_functions import scheduler_fn as _ingest_sched  # noqa: E402
 
 
 @https_fn.on_request()
@@ -46,15 +46,15 @@ def webhook(request: https_fn.Request) -> Response:
 
 
 @https_fn.on_call()
-def gps_event(req: https_fn.CallableRequest) -> dict:
+def gpsEvent(req: https_fn.CallableRequest) -> dict:
     """Driver app without ANPR: GPS geofence entry/exit."""
     from parkingdone.ingest import gps
 
     return gps.handle(req.auth.uid if req.auth else None, req.data)
 
 
-@_ingest_fs.on_document_written(document="sessions/{sessionId}", timeout_sec=120)
-def session_evidence(event: _ingest_fs.Event) -> None:
+@firestore_fn.on_document_written(document="sessions/{sessionId}", timeout_sec=120)
+def sessionEvidence(event: firestore_fn.Event) -> None:
     """Copies the entry/exit images a session names into the evidence bucket."""
     after = event.data.after
     if after is None or not after.exists:
@@ -64,8 +64,8 @@ def session_evidence(event: _ingest_fs.Event) -> None:
     evidence.on_session_written(event.params["sessionId"], after.to_dict())
 
 
-@_ingest_sched.on_schedule(schedule="every 15 minutes", timeout_sec=540)
-def sessions_sweep(event: _ingest_sched.ScheduledEvent) -> None:
+@scheduler_fn.on_schedule(schedule="every 15 minutes", timeout_sec=540)
+def sessionsSweep(event: scheduler_fn.ScheduledEvent) -> None:
     """Flags overstays, retires stale waiting exits, replays failed events and image copies."""
     from parkingdone.firebase import db
     from parkingdone.jobs import sessions_sweep as sweep
@@ -75,16 +75,13 @@ def sessions_sweep(event: _ingest_sched.ScheduledEvent) -> None:
 
 # --- payments --------------------------------------------------------------------------------
 
-from firebase_functions import firestore_fn as _pay_fs  # noqa: E402
-from firebase_functions import pubsub_fn as _pay_pubsub  # noqa: E402
-from firebase_functions import scheduler_fn as _pay_sched  # noqa: E402
 
 _PAY_SECRETS = [config.STRIPE_SECRET_KEY]
 
 
-@_pay_fs.on_document_updated(document="sessions/{sessionId}", secrets=_PAY_SECRETS)
+@firestore_fn.on_document_updated(document="sessions/{sessionId}", secrets=_PAY_SECRETS)
 def chargeClosedSession(
-    event: _pay_fs.Event[_pay_fs.Change[_pay_fs.DocumentSnapshot | None]],
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
 ) -> None:
     """Fee, charge, receipt and push when a session closes (only on that transition)."""
     from parkingdone.payments import charging
@@ -94,16 +91,16 @@ def chargeClosedSession(
     charging.on_session_updated(event.params["sessionId"], before, after)
 
 
-@_pay_pubsub.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)
-def paymentRetry(event: _pay_pubsub.CloudEvent[_pay_pubsub.MessagePublishedData]) -> None:
+@pubsub_fn.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)
+def paymentRetry(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Transient payment failures: raises while the provider is unavailable, so Pub/Sub retries."""
     from parkingdone.payments import retry
 
     retry.handle_message(retry.decode(event.data.message.data))
 
 
-@_pay_sched.on_schedule(schedule="every 10 minutes", secrets=_PAY_SECRETS)
-def paymentSweep(event: _pay_sched.ScheduledEvent) -> None:
+@scheduler_fn.on_schedule(schedule="every 10 minutes", secrets=_PAY_SECRETS)
+def paymentSweep(event: scheduler_fn.ScheduledEvent) -> None:
     """Payments whose retry message or trigger was lost."""
     from parkingdone.payments import retry
 
@@ -168,36 +165,33 @@ def passRevenue(req: https_fn.CallableRequest) -> dict:
 
 # --- enforcement -----------------------------------------------------------------------------
 
-from firebase_functions import firestore_fn as _enforcement_fs  # noqa: E402
-from firebase_functions import scheduler_fn as _enforcement_sched  # noqa: E402
 
-
-@_enforcement_fs.on_document_written(document="sessions/{sessionId}")
-def enforcement_session_written(event: _enforcement_fs.Event) -> None:
+@firestore_fn.on_document_written(document="sessions/{sessionId}")
+def enforcementSessionWritten(event: firestore_fn.Event) -> None:
     """Keeps plateStatus (the enforcement projection) in step with the session."""
     from parkingdone.enforcement import triggers
 
     triggers.on_session_written(event.params["sessionId"], event.data.before, event.data.after)
 
 
-@_enforcement_fs.on_document_written(document="passes/{passId}")
-def enforcement_pass_written(event: _enforcement_fs.Event) -> None:
+@firestore_fn.on_document_written(document="passes/{passId}")
+def enforcementPassWritten(event: firestore_fn.Event) -> None:
     """Keeps plateStatus in step with the pass."""
     from parkingdone.enforcement import triggers
 
     triggers.on_pass_written(event.params["passId"], event.data.before, event.data.after)
 
 
-@_enforcement_fs.on_document_written(document="users/{uid}")
-def enforcement_user_written(event: _enforcement_fs.Event) -> None:
+@firestore_fn.on_document_written(document="users/{uid}")
+def enforcementUserWritten(event: firestore_fn.Event) -> None:
     """A saved card added or removed changes whether the driver's open stays are covered."""
     from parkingdone.enforcement import triggers
 
     triggers.on_user_written(event.params["uid"], event.data.before, event.data.after)
 
 
-@_enforcement_sched.on_schedule(schedule="every 5 minutes")
-def enforcement_sweep(event: _enforcement_sched.ScheduledEvent) -> None:
+@scheduler_fn.on_schedule(schedule="every 5 minutes")
+def enforcementSweep(event: scheduler_fn.ScheduledEvent) -> None:
     """Retries plateStatus rebuilds that failed (flagged rebuildPending)."""
     from parkingdone.enforcement import triggers
 
@@ -206,20 +200,9 @@ def enforcement_sweep(event: _enforcement_sched.ScheduledEvent) -> None:
 
 # --- driver app: accounts and notifications --------------------------------------------------
 
-from firebase_functions import firestore_fn as _driver_fs  # noqa: E402
-from firebase_functions import scheduler_fn as _driver_sched  # noqa: E402
-from firebase_functions import tasks_fn as _driver_tasks  # noqa: E402
-
-from parkingdone import firebase as _driver_firebase  # noqa: E402
-
-# Callables verify ID tokens with the default firebase-admin app, and Firestore triggers create
-# a default app of their own (without our emulator credentials) when none exists: create ours
-# first. Lazy and network-free: credentials load on first use.
-_driver_firebase.app()
-
 
 @https_fn.on_call()
-def register_vehicle(req: https_fn.CallableRequest) -> dict:
+def registerVehicle(req: https_fn.CallableRequest) -> dict:
     """Driver app: add a vehicle; a plate is active on one account at a time."""
     from parkingdone.accounts import callables
 
@@ -227,7 +210,7 @@ def register_vehicle(req: https_fn.CallableRequest) -> dict:
 
 
 @https_fn.on_call()
-def remove_vehicle(req: https_fn.CallableRequest) -> dict:
+def removeVehicle(req: https_fn.CallableRequest) -> dict:
     """Driver app: remove a vehicle and free its plate."""
     from parkingdone.accounts import callables
 
@@ -235,7 +218,7 @@ def remove_vehicle(req: https_fn.CallableRequest) -> dict:
 
 
 @https_fn.on_call()
-def register_push_token(req: https_fn.CallableRequest) -> dict:
+def registerPushToken(req: https_fn.CallableRequest) -> dict:
     """Driver app: register this device's FCM token."""
     from parkingdone.accounts import callables
 
@@ -243,7 +226,7 @@ def register_push_token(req: https_fn.CallableRequest) -> dict:
 
 
 @https_fn.on_call()
-def remove_push_token(req: https_fn.CallableRequest) -> dict:
+def removePushToken(req: https_fn.CallableRequest) -> dict:
     """Driver app: forget this device's FCM token (sign-out)."""
     from parkingdone.accounts import callables
 
@@ -251,7 +234,7 @@ def remove_push_token(req: https_fn.CallableRequest) -> dict:
 
 
 @https_fn.on_call()
-def set_staff_role(req: https_fn.CallableRequest) -> dict:
+def setStaffRole(req: https_fn.CallableRequest) -> dict:
     """Admin dashboard: grant or revoke operator_admin / operator_staff for an operator."""
     from parkingdone.accounts import callables
 
@@ -259,7 +242,7 @@ def set_staff_role(req: https_fn.CallableRequest) -> dict:
 
 
 @https_fn.on_call()
-def export_my_data(req: https_fn.CallableRequest) -> dict:
+def exportMyData(req: https_fn.CallableRequest) -> dict:
     """Driver app: everything stored about the driver, as JSON (GDPR access)."""
     from parkingdone.accounts import callables
 
@@ -267,15 +250,15 @@ def export_my_data(req: https_fn.CallableRequest) -> dict:
 
 
 @https_fn.on_call()
-def request_data_deletion(req: https_fn.CallableRequest) -> dict:
+def requestDataDeletion(req: https_fn.CallableRequest) -> dict:
     """Driver app: ask for deletion of the driver's data (done within 30 days)."""
     from parkingdone.accounts import callables
 
     return callables.request_data_deletion(req)
 
 
-@_driver_sched.on_schedule(schedule="every day 03:00", timezone="Europe/Helsinki")
-def process_data_deletions(event: _driver_sched.ScheduledEvent) -> None:
+@scheduler_fn.on_schedule(schedule="every day 03:00", timezone="Europe/Helsinki")
+def processDataDeletions(event: scheduler_fn.ScheduledEvent) -> None:
     """Daily: carry out pending GDPR deletion requests."""
     from parkingdone.accounts import gdpr
     from parkingdone.firebase import db
@@ -283,8 +266,8 @@ def process_data_deletions(event: _driver_sched.ScheduledEvent) -> None:
     gdpr.process_due_deletions(db())
 
 
-@_driver_fs.on_document_created(document="sessions/{sessionId}")
-def push_on_session_created(event: _driver_fs.Event[_driver_fs.DocumentSnapshot | None]) -> None:
+@firestore_fn.on_document_created(document="sessions/{sessionId}")
+def pushOnSessionCreated(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """A new open session of a known driver: the entry push and the free-period reminder."""
     if event.data is None:
         return
@@ -295,7 +278,7 @@ def push_on_session_created(event: _driver_fs.Event[_driver_fs.DocumentSnapshot 
 
 # Task queue functions are named in camelCase: a Cloud Tasks queue id (the function's name)
 # may not contain underscores.
-@_driver_tasks.on_task_dispatched(
+@tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=3, min_backoff_seconds=30),
     rate_limits=options.RateLimits(max_concurrent_dispatches=50),
 )
@@ -306,7 +289,7 @@ def freePeriodReminder(req: https_fn.CallableRequest) -> None:
     session_pushes.send_reminder(str((req.data or {}).get("sessionId", "")))
 
 
-@_driver_tasks.on_task_dispatched(
+@tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=30),
     rate_limits=options.RateLimits(max_concurrent_dispatches=50),
 )

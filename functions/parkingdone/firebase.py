@@ -12,7 +12,6 @@ from google.cloud.firestore import Client
 from parkingdone import config
 
 _lock = threading.RLock()
-APP_NAME = "parkingdone"
 _app: firebase_admin.App | None = None
 _db: Client | None = None
 
@@ -25,25 +24,30 @@ class _AnonymousCredentials(credentials.Base):
 
 
 def app() -> firebase_admin.App:
-    """This process's admin app.
+    """This process's admin app: the default app, so firebase-functions uses it too.
 
-    A named app, because firebase-functions' Firestore triggers initialise the default app
-    (with application default credentials) before our handler runs; ours must not depend on
-    whether that happened.
+    Callable functions verify ID tokens with the default app, and Firestore triggers create
+    a default app (with application default credentials, which the emulator lacks) if none
+    exists yet; main.py therefore calls this at import, before any request, so the default
+    app is always this one. Creating it makes no network call.
     """
     global _app
     if _app is None:
         with _lock:
             if _app is None:
-                options = {"projectId": config.project_id()}
-                # The emulators accept anonymous callers and google.auth finds no credentials
-                # there; in production the function's service account is used.
-                credential = (
-                    _AnonymousCredentials()
-                    if config.is_emulator()
-                    else credentials.ApplicationDefault()
-                )
-                _app = firebase_admin.initialize_app(credential, options, name=APP_NAME)
+                if firebase_admin._DEFAULT_APP_NAME in firebase_admin._apps:
+                    _app = firebase_admin.get_app()
+                else:
+                    # The emulators accept anonymous callers and google.auth finds no
+                    # credentials there; in production the function's service account is
+                    # used (loaded lazily, on first use).
+                    credential = (
+                        _AnonymousCredentials()
+                        if config.is_emulator()
+                        else credentials.ApplicationDefault()
+                    )
+                    options = {"projectId": config.project_id()}
+                    _app = firebase_admin.initialize_app(credential, options)
     return _app
 
 

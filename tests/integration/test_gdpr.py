@@ -48,7 +48,7 @@ def two_drivers(db) -> None:
 
 
 def test_export_holds_the_drivers_data_and_nobody_elses(db) -> None:
-    response = call_callable("export_my_data", {}, uid="alice")
+    response = call_callable("exportMyData", {}, uid="alice")
     assert response.status_code == 200, response.text
     data = response.json()["result"]
     assert data["account"]["email"] == "alice@example.test"
@@ -71,8 +71,8 @@ def test_export_holds_the_drivers_data_and_nobody_elses(db) -> None:
 
 def test_deletion_request_is_recorded_once_with_a_30_day_deadline(db) -> None:
     before = datetime.now(UTC)
-    first = call_callable("request_data_deletion", {}, uid="alice").json()["result"]
-    second = call_callable("request_data_deletion", {}, uid="alice").json()["result"]
+    first = call_callable("requestDataDeletion", {}, uid="alice").json()["result"]
+    second = call_callable("requestDataDeletion", {}, uid="alice").json()["result"]
     assert first["requestId"] == second["requestId"] == "deletion-alice"
     assert first["status"] == "pending"
     stored = db.document("gdprRequests/deletion-alice").get().to_dict()
@@ -85,12 +85,12 @@ def test_deletion_request_is_recorded_once_with_a_30_day_deadline(db) -> None:
 
 
 def test_signed_out_callers_cannot_export_or_ask_for_deletion() -> None:
-    for name in ("export_my_data", "request_data_deletion"):
+    for name in ("exportMyData", "requestDataDeletion"):
         assert call_callable(name, {}).json()["error"]["status"] == "UNAUTHENTICATED"
 
 
 def test_the_job_deletes_the_drivers_data_and_unlinks_the_bookkeeping(db) -> None:
-    call_callable("request_data_deletion", {}, uid="alice")
+    call_callable("requestDataDeletion", {}, uid="alice")
 
     summary = gdpr.process_due_deletions(db)
 
@@ -130,7 +130,7 @@ def test_a_driver_still_parked_is_deleted_after_the_stay_but_never_past_the_dead
     db.document("sessions/s-open").set(
         {"operatorId": "op-a", "driverUid": "alice", "status": "open"}
     )
-    call_callable("request_data_deletion", {}, uid="alice")
+    call_callable("requestDataDeletion", {}, uid="alice")
 
     assert gdpr.process_due_deletions(db)["deferred"] == 1
     assert db.document("users/alice").get().exists

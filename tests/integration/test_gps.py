@@ -1,4 +1,4 @@
-"""The gps_event callable: geofence with accuracy, flapping debounce, same session logic."""
+"""The gpsEvent callable: geofence with accuracy, flapping debounce, same session logic."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +22,7 @@ def gps(demo, action, at, where=INSIDE, accuracy=15.0, uid=None, **over):
         **where,
         **over,
     }
-    return call_callable("gps_event", data, uid=uid or demo.driver_uid)
+    return call_callable("gpsEvent", data, uid=uid or demo.driver_uid)
 
 
 def test_enter_and_exit_make_a_gps_session(db, demo) -> None:
@@ -71,7 +71,7 @@ def test_geofence_allows_for_accuracy(db, demo) -> None:
 def test_only_the_plates_owner_may_report_it(db, demo) -> None:
     t = datetime.now(UTC) - timedelta(minutes=5)
     assert gps(demo, "enter", t, uid="someone-else").status_code == 403
-    anonymous = call_callable("gps_event", {"facilityId": demo.facility_id}, uid=None)
+    anonymous = call_callable("gpsEvent", {"facilityId": demo.facility_id}, uid=None)
     assert anonymous.status_code == 401
     bad = gps(demo, "enter", t, latitude=123.0)
     assert bad.status_code == 400 and bad.json()["error"]["status"] == "INVALID_ARGUMENT"

@@ -34,7 +34,7 @@ def people(db) -> None:
 
 def set_role(caller: dict, **data):
     claims = {k: v for k, v in caller.items() if k != "uid"}
-    return call_callable("set_staff_role", data, uid=caller["uid"], **claims)
+    return call_callable("setStaffRole", data, uid=caller["uid"], **claims)
 
 
 def claims_of(uid: str) -> dict:

@@ -12,7 +12,7 @@ from tests.support.services import call_callable
 
 
 def register(uid: str | None, **data):
-    return call_callable("register_vehicle", data, uid=uid)
+    return call_callable("registerVehicle", data, uid=uid)
 
 
 def test_register_normalises_the_plate_and_records_the_owner(db) -> None:
@@ -50,19 +50,19 @@ def test_a_plate_held_by_another_account_is_refused_with_a_clear_message(db) -> 
 
 def test_removing_frees_the_plate_for_another_account(db) -> None:
     register("alice", plate="ABC-123")
-    removed = call_callable("remove_vehicle", {"plate": "abc-123"}, uid="alice")
+    removed = call_callable("removeVehicle", {"plate": "abc-123"}, uid="alice")
     assert removed.json()["result"] == {"plate": "ABC123", "removed": True}
     assert not db.document("plateOwners/ABC123").get().exists
     assert not db.document("users/alice/vehicles/ABC123").get().exists
     assert register("bob", plate="ABC-123").json()["result"]["status"] == "registered"
     # Removing twice is harmless.
-    again = call_callable("remove_vehicle", {"plate": "ABC123"}, uid="alice")
+    again = call_callable("removeVehicle", {"plate": "ABC123"}, uid="alice")
     assert again.json()["result"]["removed"] is False
 
 
 def test_nobody_removes_another_accounts_plate(db) -> None:
     register("alice", plate="ABC-123")
-    response = call_callable("remove_vehicle", {"plate": "ABC-123"}, uid="bob")
+    response = call_callable("removeVehicle", {"plate": "ABC-123"}, uid="bob")
     assert response.json()["result"]["removed"] is False
     assert db.document("plateOwners/ABC123").get().get("uid") == "alice"
     assert db.document("users/alice/vehicles/ABC123").get().exists
@@ -77,7 +77,7 @@ def test_bad_input_is_refused_and_nothing_is_written(db) -> None:
         ({}, "plate"),
     ]
     for data, needle in cases:
-        response = call_callable("register_vehicle", data, uid="alice")
+        response = call_callable("registerVehicle", data, uid="alice")
         assert response.status_code == 400, data
         error = response.json()["error"]
         assert error["status"] == "INVALID_ARGUMENT"

@@ -1,6 +1,6 @@
 """GPS entry/exit from the driver app, for facilities without ANPR.
 
-The callable `gps_event` takes {facilityId, action: enter|exit, latitude, longitude,
+The callable `gpsEvent` takes {facilityId, action: enter|exit, latitude, longitude,
 accuracy, timestamp, plate[, eventId]} from a signed-in driver. The server checks that the
 plate is the driver's, that the point lies within the facility's geofence allowing for the
 reported accuracy, and debounces flapping at the boundary: an exit within FLAP_WINDOW of
