@@ -24,6 +24,8 @@ from stripe import StripeClient
 
 from parkingdone import credentials, tariffs, tenants
 from parkingdone.firebase import app
+from parkingdone.notifications.sender import token_id
+from parkingdone.payments.models import PassProduct
 
 OPERATOR_ID = "demo-operator"
 FACILITY_ID = "kamppi-p1"
@@ -34,6 +36,8 @@ PASSWORD = "demo-password"
 DRIVER_PLATE = "ABC123"
 DRIVER_PLATE_RAW = "ABC-123"
 TEST_CARD = "4242424242424242"
+# The driver's phone, so `make run` shows every push the demo driver gets.
+DRIVER_PUSH_TOKEN = "demo-driver-phone-fcm-token"
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,28 @@ def demo_facility() -> tenants.Facility:
     )
 
 
+def demo_pass_products() -> list[PassProduct]:
+    common = {"operator_id": OPERATOR_ID, "facility_id": FACILITY_ID, "currency": "EUR"}
+    return [
+        PassProduct(
+            id="kamppi-month",
+            name="Monthly pass",
+            period="month",
+            validity_days=30,
+            price=9000,
+            **common,
+        ),
+        PassProduct(
+            id="kamppi-week",
+            name="Weekly pass",
+            period="week",
+            validity_days=7,
+            price=3000,
+            **common,
+        ),
+    ]
+
+
 def _store(db: Client, collection: str, doc_id: str, model) -> None:
     data = model.model_dump(by_alias=True, exclude={"id"})
     db.collection(collection).document(doc_id).set(data)
@@ -170,7 +196,11 @@ def _ensure_saved_card(db: Client) -> tuple[str, str]:
     return customer.id, method.id
 
 
-def seed(db: Client) -> DemoData:
+def seed(db: Client, with_phone: bool = False) -> DemoData:
+    """Seed the demo data; `with_phone` also registers the driver's phone for pushes.
+
+    Tests leave the phone out and register their own devices, so they see only their pushes.
+    """
     now = datetime.now(UTC)
     _store(db, tenants.OPERATORS, OPERATOR_ID, demo_operator())
     _store(db, tenants.FACILITIES, FACILITY_ID, demo_facility())
@@ -211,6 +241,17 @@ def seed(db: Client) -> DemoData:
     db.collection("users").document(DRIVER.uid).collection("vehicles").document(DRIVER_PLATE).set(
         {**vehicle, "addedAt": now}
     )
+    if with_phone:
+        db.collection("users").document(DRIVER.uid).collection("pushTokens").document(
+            token_id(DRIVER_PUSH_TOKEN)
+        ).set(
+            {
+                "token": DRIVER_PUSH_TOKEN,
+                "platform": "android",
+                "deviceId": "demo-phone",
+                "updatedAt": now,
+            }
+        )
     db.collection("plateOwners").document(DRIVER_PLATE).set(
         {**vehicle, "uid": DRIVER.uid, "since": now}
     )
@@ -238,7 +279,7 @@ def main() -> None:
     ).parse_args()
     from parkingdone.firebase import db
 
-    data = seed(db())
+    data = seed(db(), with_phone=True)
     print(
         f"[seed] operator {data.operator_id}, facility {data.facility_name} ({data.facility_id}),"
         f" users {SUPER_ADMIN.email}, {OPERATOR_ADMIN.email}, {DRIVER.email}"

@@ -85,7 +85,7 @@ def seed() -> None:
     from devstack import demo_data
     from parkingdone.firebase import db
 
-    data = demo_data.seed(db())
+    data = demo_data.seed(db(), with_phone=True)
     print(f"[run] demo data seeded: {data.operator_id}, {data.facility_name}", flush=True)
 
 

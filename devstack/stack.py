@@ -169,7 +169,9 @@ def side_services(
             "--default-bucket",
             f"{PROJECT_ID}-evidence",
         ],
-        "stripe": [str(VENV_BIN / "localstripe"), "--port", str(p["stripe"])],
+        # From scratch: localstripe otherwise reloads a pickle it keeps in /tmp, which another
+        # stack on the machine may be writing at the same moment.
+        "stripe": [str(VENV_BIN / "localstripe"), "--port", str(p["stripe"]), "--from-scratch"],
         "fcm": [
             str(VENV_BIN / "python"),
             "-m",
