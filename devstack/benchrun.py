@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 
 from devstack import stack
@@ -35,17 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no such benchmark: {', '.join(sorted(unknown))}")
 
-    python = shlex.quote(stack.python())
-    # One emulator stack for all; each benchmark clears and seeds what it needs.
-    inner = " && ".join(f"{python} -m devstack.bench_{name}" for name in names)
-    port_map = stack.ports()
-    with stack.side_services(port_map):
-        return subprocess.run(
-            stack.firebase_command("emulators:exec", "--only", stack.only_emulators(), inner),
-            cwd=stack.ROOT,
-            env=stack.firebase_env(port_map),
-            stdin=subprocess.DEVNULL,
-        ).returncode
+    # A fresh stack per benchmark: one benchmark's trigger backlog must not slow the next.
+    failed = []
+    for name in names:
+        print(f"\n=== benchmark: {name} ===", flush=True)
+        if stack.exec_in_emulators(shlex.join([stack.python(), "-m", f"devstack.bench_{name}"])):
+            failed.append(name)
+    if failed:
+        print(f"benchmarks that failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

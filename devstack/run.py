@@ -12,7 +12,6 @@ function logs and every push until Ctrl-C, which stops everything.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import subprocess
@@ -49,23 +48,6 @@ def start_firebase(port_map: dict[str, int], log_path: Path) -> subprocess.Popen
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop firebase-tools and every emulator it started (they share its process group)."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    # Java emulators can outlive a clean shutdown of the CLI; the group kill catches them.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def follow(log_path: Path, stop_event: threading.Event) -> None:
@@ -190,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             stop_event.set()
-            stop(firebase)
+            stack.stop_group(firebase)
 
 
 if __name__ == "__main__":

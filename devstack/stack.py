@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -224,6 +225,40 @@ def firebase_command(*args: str, offset: int | None = None) -> list[str]:
 
 def only_emulators() -> str:
     return ",".join(FIREBASE_EMULATORS)
+
+
+def stop_group(process: subprocess.Popen, grace: float = 20.0) -> None:
+    """Stop a firebase-tools process and every emulator it started (its process group)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    # Java emulators can outlive the CLI's own shutdown; the group kill catches them.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def exec_in_emulators(inner: str, port_map: dict[str, int] | None = None) -> int:
+    """Run the shell command `inner` inside a fresh emulator stack and the side services.
+
+    Returns its exit code. The stack is torn down afterwards, also on Ctrl-C.
+    """
+    p = port_map or ports()
+    command = firebase_command("emulators:exec", "--only", only_emulators(), inner)
+    with side_services(p):
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=firebase_env(p),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            return process.wait()
+        finally:
+            stop_group(process)
 
 
 def health_url(port_map: dict[str, int] | None = None) -> str:

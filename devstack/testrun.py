@@ -45,14 +45,8 @@ def unit_tests(extra: list[str]) -> int:
 
 
 def emulator_tests(pytest_args: list[str]) -> int:
-    port_map = stack.ports()
-    inner = shlex.join([stack.python(), "-m", "pytest", *pytest_args])
-    command = stack.firebase_command("emulators:exec", "--only", stack.only_emulators(), inner)
     started = time.monotonic()
-    with stack.side_services(port_map):
-        code = subprocess.run(
-            command, cwd=stack.ROOT, env=stack.firebase_env(port_map), stdin=subprocess.DEVNULL
-        ).returncode
+    code = stack.exec_in_emulators(shlex.join([stack.python(), "-m", "pytest", *pytest_args]))
     print(f"[test] emulator run took {time.monotonic() - started:.0f} s", flush=True)
     return code
 

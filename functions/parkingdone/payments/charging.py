@@ -158,8 +158,12 @@ def _push_facts(
     }
 
 
-def _request_from_ledger(payment_id: str, entry: LedgerEntry, session_id: str) -> ChargeRequest:
+def charge_request(payment_id: str, entry: LedgerEntry) -> ChargeRequest:
+    """What to ask the provider for a ledger entry (a session's or a pass's payment)."""
     assert entry.customer_id and entry.payment_method_id and entry.provider_account_id
+    subject = (
+        {"sessionId": entry.session_id} if entry.kind == "session" else {"passId": entry.pass_id}
+    )
     return ChargeRequest(
         amount=entry.amount,
         currency=entry.currency,
@@ -170,11 +174,11 @@ def _request_from_ledger(payment_id: str, entry: LedgerEntry, session_id: str) -
         idempotency_key=entry.idempotency_key or idempotency_key(payment_id),
         off_session=entry.off_session,
         metadata={
-            "sessionId": session_id,
+            **subject,
             "paymentId": payment_id,
             "operatorId": entry.operator_id,
             "facilityId": entry.facility_id,
-            "kind": "session",
+            "kind": entry.kind,
         },
     )
 
@@ -286,7 +290,7 @@ def _claim(db: Client, session_id: str) -> Decision:
                 "charge",
                 "charge",
                 payment_id,
-                request=_request_from_ledger(payment_id, entry, session_id),
+                request=charge_request(payment_id, entry),
                 uid=session.driver_uid,
             )
         transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
@@ -326,7 +330,7 @@ def _claim(db: Client, session_id: str) -> Decision:
             "charge",
             "reclaim",
             payment_id,
-            request=_request_from_ledger(payment_id, entry, session_id),
+            request=charge_request(payment_id, entry),
             uid=session.driver_uid,
         )
 

@@ -154,7 +154,7 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
                 "updatedAt": now,
             },
         )
-        return payment_id, charging._request_from_ledger(payment_id, entry, session_id)
+        return payment_id, charging.charge_request(payment_id, entry)
 
     return run(db.transaction())
 

@@ -125,7 +125,7 @@ def buy(
             if entry.status == "pending" and stale and entry.customer_id:
                 # A purchase whose instance died mid-charge: charge again, same key.
                 transaction.update(ledger_ref, {"updatedAt": now})
-                return "charge", _request(entry, payment_id, pass_id)
+                return "charge", charging.charge_request(payment_id, entry)
             return entry.status, None
         product_snap = db.collection(PASS_PRODUCTS).document(product_id).get()
         if not product_snap.exists:
@@ -186,7 +186,7 @@ def buy(
         )
         transaction.set(ledger_ref, entry.to_doc())
         transaction.set(pass_ref, parking_pass.to_doc())
-        return "charge", _request(entry, payment_id, pass_id)
+        return "charge", charging.charge_request(payment_id, entry)
 
     state, charge_request = claim(db.transaction())
     client_secret = None
@@ -225,27 +225,6 @@ def buy(
         "validFrom": doc["validFrom"].isoformat() if doc.get("validFrom") else None,
         "validUntil": doc["validUntil"].isoformat() if doc.get("validUntil") else None,
     }
-
-
-def _request(entry: LedgerEntry, payment_id: str, pass_id: str) -> ChargeRequest:
-    assert entry.customer_id and entry.payment_method_id and entry.provider_account_id
-    return ChargeRequest(
-        amount=entry.amount,
-        currency=entry.currency,
-        customer_id=entry.customer_id,
-        payment_method_id=entry.payment_method_id,
-        connected_account=entry.provider_account_id,
-        application_fee=entry.platform_fee,
-        idempotency_key=entry.idempotency_key or charging.idempotency_key(payment_id),
-        off_session=False,
-        metadata={
-            "passId": pass_id,
-            "paymentId": payment_id,
-            "operatorId": entry.operator_id,
-            "facilityId": entry.facility_id,
-            "kind": "pass",
-        },
-    )
 
 
 def revenue(
