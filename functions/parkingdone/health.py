@@ -19,8 +19,9 @@ def check() -> tuple[int, dict[str, Any]]:
     started = time.perf_counter()
     try:
         ref = db().collection("_health").document("ping")
-        ref.set({"at": datetime.now(UTC)}, timeout=FIRESTORE_TIMEOUT_SECONDS)
-        ref.get(timeout=FIRESTORE_TIMEOUT_SECONDS)
+        # No retries: a health check must answer within seconds, not after a retry deadline.
+        ref.set({"at": datetime.now(UTC)}, retry=None, timeout=FIRESTORE_TIMEOUT_SECONDS)
+        ref.get(retry=None, timeout=FIRESTORE_TIMEOUT_SECONDS)
     except (google_exceptions.GoogleAPIError, OSError) as exc:
         logger.warn("health.firestore_unreachable", error=repr(exc))
         return 503, {
