@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for name in names:
         print(f"\n=== benchmark: {name} ===", flush=True)
-        if stack.exec_in_emulators(shlex.join([stack.python(), "-m", f"devstack.bench_{name}"])):
+        command = shlex.join([stack.python(), "-m", f"devstack.bench_{name}"])
+        if stack.exec_in_emulators(command, quiet=True):
             failed.append(name)
     if failed:
         print(f"benchmarks that failed: {', '.join(failed)}", file=sys.stderr)

@@ -240,13 +240,17 @@ def stop_group(process: subprocess.Popen, grace: float = 20.0) -> None:
     process.wait()
 
 
-def exec_in_emulators(inner: str, port_map: dict[str, int] | None = None) -> int:
+def exec_in_emulators(
+    inner: str, port_map: dict[str, int] | None = None, quiet: bool = False
+) -> int:
     """Run the shell command `inner` inside a fresh emulator stack and the side services.
 
-    Returns its exit code. The stack is torn down afterwards, also on Ctrl-C.
+    Returns its exit code. The stack is torn down afterwards, also on Ctrl-C. `quiet` keeps
+    the emulators' own logs (every function call) out of the output, for benchmarks.
     """
     p = port_map or ports()
-    command = firebase_command("emulators:exec", "--only", only_emulators(), inner)
+    verbosity = ["--log-verbosity", "QUIET"] if quiet else []
+    command = firebase_command("emulators:exec", "--only", only_emulators(), *verbosity, inner)
     with side_services(p):
         process = subprocess.Popen(
             command,
