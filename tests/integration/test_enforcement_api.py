@@ -1,7 +1,8 @@
 """The enforcement API through Hosting: check, whitelist, ETag/304, deltas, auth, facility names.
 
 Sessions and passes are written as the ingestion and payments parts write them; the
-projection triggers maintain plateStatus, and the API answers from it.
+projection triggers maintain plateStatus and its plateSkeletons index, and the API answers
+from them with gets by id.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def projected(db, facility_id: str, plate: str, check=lambda d: True):
     return wait_for(ready, timeout=15, what=f"plateStatus of {plate}")
 
 
+def removed(db, facility_id: str, plate: str) -> None:
+    ref = db.collection("plateStatus").document(f"{facility_id}__{plate}")
+    wait_for(lambda: not ref.get().exists, timeout=15, what=f"{plate} projection removed")
+
+
 def get_check(hosting_url: str, plate: str, facility: str = "kamppi-p1", headers=KEY):
     return requests.get(
         f"{hosting_url}/api/enforcement/check/{plate}",
@@ -96,6 +102,8 @@ def test_unknown_plate_is_not_found_and_logged(db, demo, hosting_url):
     assert body["shouldFine"] is False
     assert body["plate"] == "XYZ-999" and body["normalizedPlate"] == "XYZ999"
     assert body["recentPayments"] == [] and body["activePasses"] == []
+    # The key, then the skeleton index and the plate's projection by id: no query.
+    assert response.headers["X-Firestore-Reads"] == "3"
     log = db.collection("enforcementChecks").document(body["checkId"]).get().to_dict()
     assert log["plate"] == "XYZ999" and log["status"] == "not_found"
     assert log["facilityId"] == "kamppi-p1" and log["shouldFine"] is False
@@ -176,7 +184,16 @@ def test_pass_active_and_confusable_variant_never_fined(db, demo, hosting_url):
     [active] = holder["activePasses"]
     assert active["amount"] == 9900 and active["productId"] == "kamppi-month"
 
-    misread = get_check(hosting_url, "A8C-1OO").json()
+    # Both plates are listed under their shared skeleton.
+    index = db.collection("plateSkeletons").document(
+        f"{demo.facility_id}__{plates.skeleton('ABC100')}"
+    )
+    assert set(index.get().to_dict()["plates"]) == {"ABC100", "A8C1OO"}
+
+    response = get_check(hosting_url, "A8C-1OO")
+    # The key, the skeleton index, the plate and its one look-alike.
+    assert response.headers["X-Firestore-Reads"] == "4"
+    misread = response.json()
     assert misread["status"] == "parked_unpaid"
     assert misread["shouldFine"] is False
     assert [m["plate"] for m in misread["confusableMatches"]] == ["ABC100"]
@@ -252,8 +269,7 @@ def test_whitelist_etag_304_and_delta(db, demo, hosting_url):
     projected(db, demo.facility_id, "BBB222")
     db.collection("passes").document("pass-a").update({"status": "cancelled"})
     # Nothing left to project for AAA111: its projection is removed.
-    ref = db.collection("plateStatus").document(f"{demo.facility_id}__AAA111")
-    wait_for(lambda: not ref.get().exists, timeout=15, what="AAA111 projection removed")
+    removed(db, demo.facility_id, "AAA111")
 
     changed = get_whitelist(hosting_url, headers={**KEY, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
@@ -274,14 +290,20 @@ def test_check_and_whitelist_never_disagree(db, demo, hosting_url):
     now = datetime.now(UTC)
     add_pass(db, demo, "p-now", "PAS1", now - timedelta(hours=1), now + timedelta(hours=1))
     add_pass(db, demo, "p-future", "PAS2", now + timedelta(hours=1), now + timedelta(hours=5))
-    add_pass(db, demo, "p-past", "PAS3", now - timedelta(hours=5), now - timedelta(hours=1))
+    add_pass(db, demo, "p-past", "PAS3", now - timedelta(hours=5), now + timedelta(hours=1))
     open_session(db, demo, "s-auto", "AUT-1", minutes_ago=50, payment={"status": "pending"})
     open_session(db, demo, "s-unpaid", "UNP-1", minutes_ago=50)
     open_session(db, demo, "s-failed", "FAI-1", minutes_ago=50, payment={"status": "failed"})
-    open_session(db, demo, "s-review", "REV-1", minutes_ago=50, status="missing_exit")
+    open_session(db, demo, "s-review", "REV-1", minutes_ago=50)
     plates_seen = ["PAS1", "PAS2", "PAS3", "AUT1", "UNP1", "FAI1", "REV1"]
     for plate in plates_seen:
         projected(db, demo.facility_id, plate)
+    # A pass that has ended and a stay under review no longer matter to enforcement: their
+    # projections are removed, and both endpoints answer as for a plate never seen.
+    db.collection("passes").document("p-past").update({"validUntil": now - timedelta(hours=1)})
+    db.collection("sessions").document("s-review").update({"status": "missing_exit"})
+    removed(db, demo.facility_id, "PAS3")
+    removed(db, demo.facility_id, "REV1")
 
     listed = {entry["plate"] for entry in get_whitelist(hosting_url).json()["plates"]}
     answers = {plate: get_check(hosting_url, plate).json()["status"] for plate in plates_seen}
@@ -295,3 +317,25 @@ def test_openapi_is_served(hosting_url, path):
     body = requests.get(f"{hosting_url}{path}", timeout=10).json()
     assert body["openapi"].startswith("3.1")
     assert "/api/enforcement/check/{plate}" in body["paths"]
+
+
+def test_sweep_deletes_expired_projections_with_their_index_entries(db, demo, hosting_url):
+    from parkingdone.enforcement import store
+
+    now = datetime.now(UTC)
+    add_pass(db, demo, "p-short", "EXP1", now - timedelta(hours=1), now + timedelta(seconds=8))
+    add_pass(db, demo, "p-long", "EXP2", now - timedelta(hours=1), now + timedelta(days=1))
+    projected(db, demo.facility_id, "EXP1")
+    projected(db, demo.facility_id, "EXP2")
+    index = db.collection("plateSkeletons").document(
+        f"{demo.facility_id}__{plates.skeleton('EXP1')}"
+    )
+    assert set(index.get().to_dict()["plates"]) == {"EXP1"}
+    wait_for(lambda: datetime.now(UTC) > now + timedelta(seconds=9), timeout=15, what="pass end")
+    # Expired but not yet swept: already answered as a plate never seen.
+    assert get_check(hosting_url, "EXP1").json()["status"] == "not_found"
+    assert store.delete_expired(db) == 1
+    assert not db.collection("plateStatus").document(f"{demo.facility_id}__EXP1").get().exists
+    assert not index.get().exists
+    assert db.collection("plateStatus").document(f"{demo.facility_id}__EXP2").get().exists
+    assert get_check(hosting_url, "EXP2").json()["status"] == "pass_active"

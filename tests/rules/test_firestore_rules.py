@@ -70,6 +70,7 @@ WORLD: dict[str, dict[str, Any]] = {
     "stripeEvents/evt_1": {"type": "payment_intent.succeeded"},
     "enforcementChecks/c1": {"operatorId": "op-a", "plate": "ABC123"},
     "plateStatus/fac-a__ABC123": {"operatorId": "op-a", "plate": "ABC123"},
+    "plateSkeletons/fac-a__A8C123": {"operatorId": "op-a", "plates": {"ABC123": 1}},
     "pushes/s-alice__entry": {"uid": "alice", "kind": "entry"},
     "roleChanges/rc1": {"operatorId": "op-a", "targetUid": "staff-a"},
     "roleChanges/rc2": {"operatorId": "op-b", "targetUid": "staff-b"},
@@ -127,6 +128,7 @@ READS = [
     (ALICE, "stripeEvents/evt_1", DENY),
     (ALICE, "enforcementChecks/c1", DENY),
     (ALICE, "plateStatus/fac-a__ABC123", DENY),
+    (ALICE, "plateSkeletons/fac-a__A8C123", DENY),
     (ALICE, "pushes/s-alice__entry", DENY),
     (ALICE, "roleChanges/rc1", DENY),
     # operator staff: their operator's data
@@ -150,6 +152,7 @@ READS = [
     (STAFF_A, "credentials/hash1", DENY),
     (STAFF_A, "events/e1", DENY),
     (STAFF_A, "enforcementChecks/c1", DENY),
+    (STAFF_A, "plateSkeletons/fac-a__A8C123", DENY),
     (STAFF_A, "roleChanges/rc1", DENY),
     (ADMIN_A, "roleChanges/rc1", ALLOW),
     (ADMIN_A, "roleChanges/rc2", DENY),
@@ -171,6 +174,7 @@ READS = [
     (SUPER, "events/e1", DENY),
     (SUPER, "stripeEvents/evt_1", DENY),
     (SUPER, "enforcementChecks/c1", DENY),
+    (SUPER, "plateSkeletons/fac-a__A8C123", DENY),
     (SUPER, "users/bob/pushTokens/tok2", DENY),
 ]
 

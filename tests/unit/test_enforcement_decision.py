@@ -14,7 +14,9 @@ from parkingdone.enforcement.decision import (
     build_plate_status,
     check,
     decide,
+    is_relevant,
     is_whitelisted,
+    relevant_until,
 )
 
 ZONE = "Europe/Helsinki"
@@ -353,3 +355,101 @@ def test_check_and_whitelist_never_disagree(minutes, paid, closed, pass_hours):
     # The whitelist's indexed filter (coveredUntil > now) never drops a whitelisted plate.
     if is_whitelisted(doc, now):
         assert doc.covered_until is not None and doc.covered_until > now
+
+
+# --- which projections are kept ---------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    minutes=st.floats(min_value=-120, max_value=5 * 24 * 60),
+    paid=st.sampled_from([None, "succeeded", "pending", "failed"]),
+    status=st.sampled_from(["open", "closed", "missing_exit", "anomaly"]),
+    pass_hours=st.one_of(st.none(), st.tuples(st.integers(-96, 48), st.integers(1, 72))),
+    paid_at_offset=st.one_of(st.none(), st.integers(-600, 600)),
+)
+def test_an_expired_projection_answers_as_none_would(
+    minutes, paid, status, pass_hours, paid_at_offset
+):
+    """Deleting a projection at its expiresAt (rebuild or sweep) never changes an answer."""
+    now = at(minutes)
+    payment = None
+    if paid:
+        payment = {"status": paid, "amount": 300, "currency": "EUR"}
+        if paid_at_offset is not None:
+            payment["paidAt"] = at(paid_at_offset)
+    closed = status != "open"
+    stays = [
+        (
+            "s",
+            session(
+                status=status,
+                exit_at=at(50) if closed else None,
+                payment=payment,
+            ),
+        )
+    ]
+    passes = []
+    if pass_hours:
+        start = T0 + timedelta(hours=pass_hours[0])
+        passes = [("p", a_pass(start, start + timedelta(hours=pass_hours[1])))]
+    doc = projection(sessions=stays, passes=passes)
+    assert doc.expires_at == relevant_until(doc)
+    if status == "open":
+        assert doc.expires_at == OPEN_ENDED
+    if is_relevant(doc, now):
+        return
+    as_kept = check("ABC123", [doc], now, ZONE)
+    as_deleted = check("ABC123", [], now, ZONE)
+    assert as_kept.model_dump() == as_deleted.model_dump()
+    # Nor does it count as a covered look-alike of another plate.
+    other = projection(plate="A8C123", sessions=[("o", session(raw="A8C-123"))])
+    with_it = check("A8C123", [other, doc], now, ZONE)
+    assert with_it.model_dump() == check("A8C123", [other], now, ZONE).model_dump()
+
+
+def test_projection_without_anything_recent_is_not_kept():
+    old = T0 - timedelta(days=30)
+    doc = projection(
+        sessions=[
+            (
+                "s",
+                session(
+                    status="closed",
+                    entry=old,
+                    exit_at=old + timedelta(hours=1),
+                    payment={"status": "succeeded", "paidAt": old + timedelta(hours=1)},
+                ),
+            )
+        ]
+    )
+    assert doc.expires_at == old + timedelta(hours=25)
+    assert not is_relevant(doc, T0)
+
+
+def test_a_recent_payment_keeps_the_projection_for_a_day():
+    paid_at = at(-60)
+    doc = projection(
+        sessions=[
+            (
+                "s",
+                session(
+                    status="closed",
+                    entry=at(-120),
+                    exit_at=paid_at,
+                    payment={"status": "succeeded", "paidAt": paid_at, "amount": 300},
+                ),
+            )
+        ]
+    )
+    assert doc.expires_at == paid_at + timedelta(hours=24)
+    assert check("ABC123", [doc], at(60), ZONE).payments  # still shown
+    assert not check("ABC123", [doc], doc.expires_at, ZONE).payments
+    assert not is_relevant(doc, doc.expires_at)
+
+
+def test_pending_rebuild_never_expires():
+    doc = projection(passes=[("p", a_pass(at(-120), at(-60)))])
+    assert not is_relevant(doc, T0)
+    flagged = doc.model_copy(update={"rebuild_pending": True})
+    assert relevant_until(flagged) == OPEN_ENDED

@@ -81,6 +81,11 @@ class PaymentRecord(_Model):
     amount: int | None = None
     currency: str | None = None
     paid_at: AwareDatetime | None = None
+    recorded_at: AwareDatetime | None = None
+    """For a finished stay, its exit (or entry): when "recent" ends if it was never paid."""
+
+    def instant(self) -> datetime | None:
+        return self.paid_at or self.recorded_at
 
 
 class PlateStatus(_Model):
@@ -100,6 +105,9 @@ class PlateStatus(_Model):
     """The latest coverage end: the whitelist's indexed candidate filter."""
     rebuild_pending: bool = False
     """A rebuild failed; until the retry succeeds, nothing about this plate is fineable."""
+    expires_at: AwareDatetime | None = None
+    """From this instant the projection answers exactly as no projection would (see
+    `relevant_until`): the sweep deletes it then. None on a document built before."""
     updated_at: AwareDatetime | None = None
 
     @property
@@ -185,6 +193,7 @@ def build_plate_status(
                     amount=amount,
                     currency=currency,
                     paid_at=paid_at,
+                    recorded_at=None if status == "open" else (exit_at or entry_at),
                 )
             )
 
@@ -276,7 +285,7 @@ def build_plate_status(
 
     payments.sort(key=lambda p: p.paid_at or datetime.min.replace(tzinfo=UTC), reverse=True)
     coverage.sort(key=lambda c: (c.starts_at, c.ends_at, c.ref))
-    return PlateStatus(
+    status = PlateStatus(
         operator_id=operator_id,
         facility_id=facility_id,
         plate=plate,
@@ -289,6 +298,33 @@ def build_plate_status(
         covered_until=max((c.ends_at for c in coverage), default=None),
         updated_at=now,
     )
+    status.expires_at = relevant_until(status)
+    return status
+
+
+def relevant_until(doc: PlateStatus) -> datetime | None:
+    """The instant from which `doc` answers every check as if it did not exist; None if now.
+
+    A projection matters while the plate has an open stay, while a rebuild is pending, until
+    its last coverage (pass, payment, automatic payment, each grace included) ends, and for
+    RECENT_PAYMENT_WINDOW after its last payment, which the check shows. After that instant
+    `decide` answers not_found, the check lists no payment and the plate is no confusable
+    match of any other, so deleting the projection then changes no answer: only plates that
+    still matter to enforcement are kept, whatever the history.
+    """
+    if doc.rebuild_pending or doc.open_stay is not None:
+        return OPEN_ENDED
+    ends = [c.ends_at for c in doc.coverage]
+    for payment in doc.payments:
+        instant = payment.instant()
+        # A payment with no instant (a projection from before recordedAt) stays recent.
+        ends.append(OPEN_ENDED if instant is None else instant + RECENT_PAYMENT_WINDOW)
+    return max(ends, default=None)
+
+
+def is_relevant(doc: PlateStatus, now: datetime) -> bool:
+    until = relevant_until(doc)
+    return until is not None and until > now
 
 
 # --- Deciding ----------------------------------------------------------------------------
@@ -386,7 +422,7 @@ def check(
     recent = [
         p
         for p in (exact.payments if exact else [])
-        if p.paid_at is None or now - p.paid_at <= RECENT_PAYMENT_WINDOW
+        if p.instant() is None or now - p.instant() < RECENT_PAYMENT_WINDOW
     ]
     return CheckResult(
         plate=plate,

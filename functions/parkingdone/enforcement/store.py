@@ -1,11 +1,18 @@
-"""Firestore side of enforcement: the plateStatus projection, its queries, the check log.
+"""Firestore side of enforcement: the plateStatus projection, its look-alike index, the log.
 
 plateStatus/{facilityId}__{plate} is rebuilt from the source documents (the plate's recent
 sessions at the facility and its passes) inside a transaction, so a rebuild never depends on
-the order in which triggers arrive and a later rebuild repairs any earlier miss. A check is
-one indexed query on (operatorId, facilityId, skeleton): the exact plate and its confusable
-variants in one go. The whitelist is one query on coveredUntil > now, so its cost grows with
-the plates returned, not with history.
+the order in which triggers arrive and a later rebuild repairs any earlier miss. A projection
+is kept only while it matters to enforcement (`decision.relevant_until`, stored as
+expiresAt): the rebuild deletes one that no longer does and the sweep deletes those that
+have since expired, so the collection holds current plates, not history.
+
+plateSkeletons/{facilityId}__{skeleton} lists, per confusable skeleton, the plates that have
+a projection at the facility (plate -> its expiresAt); the same transaction keeps it. A
+check is gets by id, never a query: the skeleton document and the exact plate's projection
+in one batch, then the listed look-alikes still in force. The whitelist is one query on
+coveredUntil > now over the kept projections, so its cost grows with the plates returned,
+not with history.
 """
 
 from __future__ import annotations
@@ -24,22 +31,24 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import plates, tariffs, tenants
 from parkingdone.enforcement.decision import (
+    OPEN_ENDED,
     RECENT_SESSIONS,
     CheckResult,
     PlateStatus,
     build_plate_status,
     doc_id,
+    is_relevant,
     is_whitelisted,
 )
 
 PLATE_STATUS = "plateStatus"
+SKELETONS = "plateSkeletons"
 CHECKS = "enforcementChecks"
 SNAPSHOTS = "whitelistSnapshots"
 SESSIONS = "sessions"
 PASSES = "passes"
 USERS = "users"
 FACILITIES = "facilities"
-MAX_CANDIDATES = 32
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)
@@ -83,6 +92,8 @@ def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> Plate
         return None
     terms = tariff_terms(facility)
     ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
+    skeleton = plates.skeleton(plate)
+    skeleton_ref = db.collection(SKELETONS).document(doc_id(facility_id, skeleton))
     sessions_query = (
         db.collection(SESSIONS)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
@@ -116,37 +127,105 @@ def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> Plate
             profile = next(iter(transaction.get(db.collection(USERS).document(uid))), None)
             if profile is not None and profile.exists and profile.get("defaultPaymentMethodId"):
                 with_card.add(uid)
-        if not sessions and not passes:
+        index = next(iter(transaction.get(skeleton_ref)), None)
+        now = datetime.now(UTC)
+        status = None
+        if sessions or passes:
+            status = build_plate_status(
+                operator_id=operator_id,
+                facility_id=facility_id,
+                plate=plate,
+                skeleton=skeleton,
+                sessions=sessions,
+                passes=passes,
+                grace_minutes=facility.enforcement_grace_minutes,
+                tariff_terms=terms,
+                drivers_with_saved_card=with_card,
+                now=now,
+            )
+        if status is None or not is_relevant(status, now):
+            # Nothing here matters to enforcement any more: no projection is the same answer.
             transaction.delete(ref)
+            _index_plate(transaction, skeleton_ref, index, operator_id, facility_id, plate, None)
             return None
-        status = build_plate_status(
-            operator_id=operator_id,
-            facility_id=facility_id,
-            plate=plate,
-            skeleton=plates.skeleton(plate),
-            sessions=sessions,
-            passes=passes,
-            grace_minutes=facility.enforcement_grace_minutes,
-            tariff_terms=terms,
-            drivers_with_saved_card=with_card,
-            now=datetime.now(UTC),
-        )
         transaction.set(ref, status.model_dump(by_alias=True))
+        _index_plate(
+            transaction, skeleton_ref, index, operator_id, facility_id, plate, status.expires_at
+        )
         return status
 
     return run(db.transaction())
 
 
+def _index_plate(
+    writer: Any,
+    skeleton_ref: Any,
+    index: Any,
+    operator_id: str,
+    facility_id: str,
+    plate: str,
+    expires_at: datetime | None,
+) -> None:
+    """Record `plate` (until expires_at; None = remove) in its skeleton's index document.
+
+    Entries already expired are dropped on the way; the document goes when none is left.
+    Written only when its content changes.
+    """
+    now = datetime.now(UTC)
+    current: dict[str, datetime] = {}
+    if index is not None and index.exists:
+        current = dict((index.to_dict() or {}).get("plates") or {})
+    entries = {p: until for p, until in current.items() if p != plate and until > now}
+    if expires_at is not None and expires_at > now:
+        entries[plate] = expires_at
+    if entries == current:
+        return
+    if not entries:
+        writer.delete(skeleton_ref)
+        return
+    writer.set(
+        skeleton_ref, index_document(operator_id, facility_id, plates.skeleton(plate), entries, now)
+    )
+
+
+def index_document(
+    operator_id: str, facility_id: str, skeleton: str, entries: dict[str, datetime], now: datetime
+) -> dict[str, Any]:
+    """plateSkeletons/{facilityId}__{skeleton}: its plates with a projection, each until when."""
+    return {
+        "operatorId": operator_id,
+        "facilityId": facility_id,
+        "skeleton": skeleton,
+        "plates": entries,
+        "expiresAt": max(entries.values()),
+        "updatedAt": now,
+    }
+
+
 def mark_pending(db: Client, operator_id: str, facility_id: str, plate: str) -> None:
     """Flag a projection whose rebuild failed: no fines on it until the sweep rebuilds it."""
+    skeleton = plates.skeleton(plate)
     db.collection(PLATE_STATUS).document(doc_id(facility_id, plate)).set(
         {
             "operatorId": operator_id,
             "facilityId": facility_id,
             "plate": plate,
-            "skeleton": plates.skeleton(plate),
+            "skeleton": skeleton,
             "rebuildPending": True,
             "pendingSince": datetime.now(UTC),
+            "expiresAt": OPEN_ENDED,
+        },
+        merge=True,
+    )
+    # Listed under its skeleton, so a check of a look-alike sees the flag too.
+    db.collection(SKELETONS).document(doc_id(facility_id, skeleton)).set(
+        {
+            "operatorId": operator_id,
+            "facilityId": facility_id,
+            "skeleton": skeleton,
+            "plates": {plate: OPEN_ENDED},
+            "expiresAt": OPEN_ENDED,
+            "updatedAt": datetime.now(UTC),
         },
         merge=True,
     )
@@ -184,24 +263,102 @@ def rebuild_pending(db: Client, limit: int = 500) -> int:
     return done
 
 
+def delete_expired(db: Client, now: datetime | None = None, limit: int = 500) -> int:
+    """Delete projections past their expiresAt (they answer as none would); returns how many.
+
+    Each goes in a transaction with its skeleton index entry, re-checked inside it: a plate
+    seen again in the meantime has been rebuilt with a later expiresAt and is kept.
+    """
+    now = now or datetime.now(UTC)
+    expired = (
+        db.collection(PLATE_STATUS)
+        .where(filter=FieldFilter("expiresAt", "<=", now))
+        .limit(limit)
+        .get()
+    )
+    done = 0
+    for snapshot in expired:
+        data = snapshot.to_dict()
+        if not data.get("plate") or not data.get("facilityId") or not data.get("operatorId"):
+            continue
+        try:
+            done += _delete_if_expired(db, data["operatorId"], data["facilityId"], data["plate"])
+        except Exception as exc:
+            logger.error(
+                "enforcement.expire_failed",
+                operatorId=data.get("operatorId"),
+                facilityId=data.get("facilityId"),
+                error=repr(exc),
+            )
+    return done
+
+
+def _delete_if_expired(db: Client, operator_id: str, facility_id: str, plate: str) -> bool:
+    ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
+    skeleton_ref = db.collection(SKELETONS).document(doc_id(facility_id, plates.skeleton(plate)))
+
+    @firestore.transactional
+    def run(transaction: firestore.Transaction) -> bool:
+        current = next(iter(transaction.get(ref)), None)
+        index = next(iter(transaction.get(skeleton_ref)), None)
+        if current is None or not current.exists:
+            return False
+        data = current.to_dict() or {}
+        until = data.get("expiresAt")
+        if until is None or until > datetime.now(UTC) or data.get("rebuildPending"):
+            return False
+        transaction.delete(ref)
+        _index_plate(transaction, skeleton_ref, index, operator_id, facility_id, plate, None)
+        return True
+
+    return run(db.transaction())
+
+
 # --- Reads for the endpoints -------------------------------------------------------------
 
 
-def candidates(db: Client, operator_id: str, facility_id: str, plate: str) -> list[PlateStatus]:
-    """The projections of `plate` and its confusable variants at the facility: one query."""
-    docs = (
-        db.collection(PLATE_STATUS)
-        .where(filter=FieldFilter("operatorId", "==", operator_id))
-        .where(filter=FieldFilter("facilityId", "==", facility_id))
-        .where(filter=FieldFilter("skeleton", "==", plates.skeleton(plate)))
-        .limit(MAX_CANDIDATES)
-        .get()
-    )
-    return [_parse(d) for d in docs]
+def candidates(
+    db: Client, operator_id: str, facility_id: str, plate: str, now: datetime
+) -> tuple[list[PlateStatus], int]:
+    """The projections of `plate` and its confusable variants at the facility, and the number
+    of documents read: gets by id only.
+
+    One batch reads the skeleton's index document and the exact plate's projection (read
+    even when unlisted, so the plate's own answer never depends on the index); a second reads
+    the listed look-alikes whose entry has not expired, if there are any. Normally 2 reads,
+    plus one per live look-alike.
+    """
+    skeleton_ref = db.collection(SKELETONS).document(doc_id(facility_id, plates.skeleton(plate)))
+    exact_ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
+    found: list[PlateStatus] = []
+    others: list[str] = []
+    for snapshot in db.get_all([skeleton_ref, exact_ref]):
+        if not snapshot.exists:
+            continue
+        data = snapshot.to_dict() or {}
+        if data.get("operatorId") != operator_id or data.get("facilityId") != facility_id:
+            continue
+        if snapshot.reference.path == exact_ref.path:
+            found.append(_parse(snapshot))
+        else:
+            listed = data.get("plates") or {}
+            others = sorted(p for p, until in listed.items() if p != plate and until > now)
+    reads = 2
+    if others:
+        refs = [db.collection(PLATE_STATUS).document(doc_id(facility_id, p)) for p in others]
+        for snapshot in db.get_all(refs):
+            reads += 1
+            data = snapshot.to_dict() if snapshot.exists else None
+            if data and data.get("operatorId") == operator_id:
+                found.append(_parse(snapshot))
+    return found, reads
 
 
-def whitelist(db: Client, operator_id: str, facility_id: str, now: datetime) -> list[PlateStatus]:
-    """Every plate the check would answer paid or pass_active for now, sorted by plate."""
+def whitelist(
+    db: Client, operator_id: str, facility_id: str, now: datetime
+) -> tuple[list[PlateStatus], int]:
+    """Every plate the check would answer paid or pass_active for now, sorted by plate, and
+    the number of documents the query read."""
     docs = (
         db.collection(PLATE_STATUS)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
@@ -210,7 +367,8 @@ def whitelist(db: Client, operator_id: str, facility_id: str, now: datetime) -> 
         .get()
     )
     listed = [p for p in (_parse(d) for d in docs) if is_whitelisted(p, now)]
-    return sorted(listed, key=lambda p: p.plate)
+    # An empty result is billed as one read.
+    return sorted(listed, key=lambda p: p.plate), max(1, len(docs))
 
 
 # --- Delta cursors -----------------------------------------------------------------------

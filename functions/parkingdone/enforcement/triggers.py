@@ -1,7 +1,8 @@
 """Keeping plateStatus in step with sessions, passes and drivers' saved cards.
 
 Python Firestore triggers are never retried, so a rebuild that fails flags the projection
-(`rebuildPending`: no fines on it) and the scheduled sweep retries it. Each rebuild reads the
+(`rebuildPending`: no fines on it) and the scheduled sweep retries it. The sweep also deletes
+projections past their expiresAt (they no longer matter to enforcement). Each rebuild reads the
 current sources, so duplicate or out-of-order deliveries converge on the same document.
 """
 
@@ -103,6 +104,10 @@ def on_user_written(uid: str, before: Any, after: Any) -> None:
 
 
 def sweep() -> None:
+    """Retry failed rebuilds, then delete projections that no longer matter to enforcement."""
     rebuilt = store.rebuild_pending(db())
     if rebuilt:
         logger.info("enforcement.sweep_rebuilt", count=rebuilt)
+    expired = store.delete_expired(db())
+    if expired:
+        logger.info("enforcement.sweep_expired", count=expired)
