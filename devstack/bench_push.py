@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  webhook answer  p50 {statistics.median(webhook_times):.0f} ms  "
         f"p95 {_percentile(webhook_times, 0.95):.0f} ms"
     )
-    print("  targets: p95 < 300 ms (ours), < 500 ms end to end and < 3 s delivery (brief)")
+    print("  targets: p95 < 300 ms (ours), < 500 ms end to end and < 3 s delivery (our SLA)")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The demo data of DESIGN.md: one operator, the Kamppi P1 facility, credentials, three users.
+"""The demo data: Demo Parking Oy, the Kamppi P1 facility, credentials, three users.
 
 `make run` seeds it into the running emulators, `make demo-data` regenerates emulator-data/
 from it, and the tests' `demo` fixture uses this same code. Idempotent: every document has

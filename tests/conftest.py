@@ -84,7 +84,7 @@ def db(emulators):
 
 @pytest.fixture
 def demo(db):
-    """The demo data of DESIGN.md, freshly seeded (same code as `make run` and emulator-data/)."""
+    """The demo data, freshly seeded (same code as `make run` and emulator-data/)."""
     from devstack import demo_data
 
     return demo_data.seed(db)

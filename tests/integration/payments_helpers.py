@@ -15,7 +15,7 @@ from google.cloud.firestore import Client
 
 from tests.support.services import stripe_client
 
-# Kamppi P1 example of the brief: 14:23 → 16:05 Helsinki time (UTC+3 on 2026-03-30).
+# The Kamppi P1 example of the integration page: 14:23 → 16:05 Helsinki time (UTC+3 on 2026-03-30).
 ENTRY = datetime(2026, 3, 30, 11, 23, tzinfo=UTC)
 EXIT = datetime(2026, 3, 30, 13, 5, tzinfo=UTC)
 # Attaches fine, declined when charged (4000000000000002 is refused already at attach).

@@ -68,7 +68,7 @@ def test_demo_tariff_is_kamppi_p1_version_1() -> None:
     assert v1.time_zone == "Europe/Helsinki"
 
 
-def test_brief_example_costs_two_started_hours() -> None:
+def test_integration_page_example_costs_two_started_hours() -> None:
     fee = compute_fee(demo_tariff(), utc("2026-03-30T14:23"), utc("2026-03-30T16:05"))
     assert fee.total == 600
     assert fee.currency == "EUR"

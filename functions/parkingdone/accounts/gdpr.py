@@ -1,6 +1,6 @@
 """GDPR: a driver downloads their data and asks for its deletion; a daily job deletes it.
 
-The brief promises deletion within 30 days of the request. A request is recorded at once in
+We promise drivers deletion within 30 days of the request. A request is recorded at once in
 gdprRequests/deletion-{uid} with dueBy = requestedAt + 30 days, and the daily job processes
 every pending request on its next run. It waits only while the driver is still parked (the
 stay must be settled first), and never past DEFER_UNTIL_BEFORE_DUE before the deadline.

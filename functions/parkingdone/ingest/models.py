@@ -1,4 +1,4 @@
-"""The canonical entry/exit event: the brief's webhook body, validated."""
+"""The canonical entry/exit event: the webhook body of the integration page, validated."""
 
 from __future__ import annotations
 
