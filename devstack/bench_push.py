@@ -32,8 +32,11 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def _recorded(recorder: str) -> list[dict]:
-    return requests.get(f"{recorder}/messages", timeout=5).json()["messages"]
+def _recorded(recorder: str, since: int = 0) -> list[dict]:
+    """Recorded requests after the first `since` (only the new ones travel)."""
+    return requests.get(f"{recorder}/messages", params={"since": since}, timeout=5).json()[
+        "messages"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     webhook_times: list[float] = []
     missed = 0
     for number, plate in enumerate(plates):
-        seen = len(_recorded(recorder))
+        seen = requests.get(f"{recorder}/messages", params={"since": 10**9}, timeout=5).json()[
+            "total"
+        ]
         started = time.time()
         response = session.post(
             webhook,
@@ -108,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         deadline = started + (args.timeout if number >= args.warmup else 60.0)
         arrived = None
         while time.time() < deadline:
-            messages = _recorded(recorder)
-            if len(messages) > seen:
-                arrived = messages[seen]["receivedAt"]
+            messages = _recorded(recorder, since=seen)
+            if messages:
+                arrived = messages[0]["receivedAt"]
                 break
             time.sleep(0.005)
         if arrived is None:
@@ -118,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             # must not mistake this push for its own.
             print(f"no push within {args.timeout:.0f} s for entry {number}", file=sys.stderr)
             missed += 1
-            while len(_recorded(recorder)) <= seen and time.time() < started + 60:
+            while not _recorded(recorder, since=seen) and time.time() < started + 60:
                 time.sleep(0.05)
             continue
         if number >= args.warmup:

@@ -4,7 +4,8 @@ firebase-admin's real messaging code is pointed here under the emulator (see
 parkingdone.notifications), so tests assert the exact FCM v1 requests.
 - POST /v1/projects/{project}/messages:send   record; a token starting with "unregistered"
   answers 404 UNREGISTERED, as FCM does for an app that was uninstalled.
-- GET /messages                               everything recorded, oldest first
+- GET /messages[?since=N]                     everything recorded (or after the first N),
+                                              oldest first
 - DELETE /messages                            forget everything
 """
 
@@ -15,6 +16,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 _lock = threading.Lock()
 _messages: list[dict] = []
@@ -75,8 +77,11 @@ class Handler(BaseHTTPRequestHandler):
         self._reply(200, {"name": f"projects/{project}/messages/{number}"})
 
     def do_GET(self) -> None:
+        # ?since=N lets a poller fetch only what is new instead of the whole history.
+        query = parse_qs(urlparse(self.path).query)
+        since = int(query.get("since", ["0"])[0] or 0)
         with _lock:
-            self._reply(200, {"messages": list(_messages)})
+            self._reply(200, {"messages": _messages[since:], "total": len(_messages)})
 
     def do_DELETE(self) -> None:
         with _lock:
