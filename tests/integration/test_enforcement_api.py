@@ -1,8 +1,8 @@
 """The enforcement API through Hosting: check, whitelist, ETag/304, deltas, auth, facility names.
 
 Sessions and passes are written as the ingestion and payments parts write them; the
-projection triggers maintain plateStatus and its plateSkeletons index, and the API answers
-from them with gets by id.
+projection triggers maintain plateStatus, its plateSkeletons index and the whitelistShards,
+and the API answers from them with gets by id.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import credentials, plates
 from parkingdone.tenants import Facility, name_key
@@ -74,6 +75,17 @@ def projected(db, facility_id: str, plate: str, check=lambda d: True):
 def removed(db, facility_id: str, plate: str) -> None:
     ref = db.collection("plateStatus").document(f"{facility_id}__{plate}")
     wait_for(lambda: not ref.get().exists, timeout=15, what=f"{plate} projection removed")
+
+
+def shard_of(db, facility_id: str, plate: str):
+    from parkingdone.enforcement.decision import shard_of as shard_number
+
+    return db.collection("whitelistShards").document(f"{facility_id}__{shard_number(plate)}")
+
+
+def shard_entry(db, facility_id: str, plate: str):
+    snap = shard_of(db, facility_id, plate).get()
+    return ((snap.to_dict() or {}).get("plates") or {}).get(plate) if snap.exists else None
 
 
 def get_check(hosting_url: str, plate: str, facility: str = "kamppi-p1", headers=KEY):
@@ -337,5 +349,108 @@ def test_sweep_deletes_expired_projections_with_their_index_entries(db, demo, ho
     assert store.delete_expired(db) == 1
     assert not db.collection("plateStatus").document(f"{demo.facility_id}__EXP1").get().exists
     assert not index.get().exists
+    assert shard_entry(db, demo.facility_id, "EXP1") is None
     assert db.collection("plateStatus").document(f"{demo.facility_id}__EXP2").get().exists
+    assert shard_entry(db, demo.facility_id, "EXP2") is not None
     assert get_check(hosting_url, "EXP2").json()["status"] == "pass_active"
+    assert [p["plate"] for p in get_whitelist(hosting_url).json()["plates"]] == ["EXP2"]
+
+
+def test_whitelist_shard_follows_the_plate(db, demo, hosting_url):
+    """A plate entering, changing and leaving the whitelist updates only its own shard, and
+    only when its entry changes."""
+    from parkingdone.enforcement.decision import (
+        WHITELIST_SHARDS,
+        entry_expires_at,
+        from_whitelist_entry,
+    )
+
+    now = datetime.now(UTC)
+    end = now + timedelta(days=1)
+    add_pass(db, demo, "p-shard", "SHA1", now - timedelta(hours=1), end)
+    projected(db, demo.facility_id, "SHA1")
+    entry = shard_entry(db, demo.facility_id, "SHA1")
+    kept = from_whitelist_entry(demo.operator_id, demo.facility_id, "SHA1", entry)
+    assert kept.display == "SHA1" and entry_expires_at(entry) == end
+    assert [(c.kind, c.ends_at) for c in kept.coverage] == [("pass", end)]
+    # Only its own shard exists: the other shards of the facility were never written.
+    shards = (
+        db.collection("whitelistShards")
+        .where(filter=FieldFilter("facilityId", "==", demo.facility_id))
+        .get()
+    )
+    assert [s.reference.path for s in shards] == [shard_of(db, demo.facility_id, "SHA1").path]
+    response = get_whitelist(hosting_url)
+    assert response.json()["paidPlates"] == ["SHA1"]
+    # The key, then one batch get of the facility's shards.
+    assert response.headers["X-Firestore-Reads"] == str(1 + WHITELIST_SHARDS)
+
+    # A rebuild that leaves the entry as it was does not write the shard.
+    written = shard_of(db, demo.facility_id, "SHA1").get().update_time
+    open_session(db, demo, "s-shard", "SHA1", minutes_ago=5)
+    projected(db, demo.facility_id, "SHA1", lambda d: d.get("openStay") is not None)
+    assert shard_of(db, demo.facility_id, "SHA1").get().update_time == written
+
+    # A change of coverage changes the entry.
+    later = now + timedelta(days=3)
+    db.collection("passes").document("p-shard").update({"validUntil": later})
+    wait_for(
+        lambda: entry_expires_at(shard_entry(db, demo.facility_id, "SHA1") or "x 0 0|") == later,
+        timeout=15,
+        what="shard entry extended",
+    )
+    assert (
+        get_check(hosting_url, "SHA1").json()["activePasses"][0]["validUntil"]
+        == (get_whitelist(hosting_url).json()["plates"][0]["validUntil"])
+    )
+
+    # Leaving: the pass is cancelled; the open unpaid stay keeps the projection, not the entry.
+    db.collection("passes").document("p-shard").update({"status": "cancelled"})
+    projected(db, demo.facility_id, "SHA1", lambda d: not d.get("coverage"))
+    assert shard_entry(db, demo.facility_id, "SHA1") is None
+    assert not shard_of(db, demo.facility_id, "SHA1").get().exists
+    assert get_whitelist(hosting_url).json()["paidPlates"] == []
+    assert get_check(hosting_url, "SHA1").json()["status"] == "parked_unpaid"
+
+
+def test_check_and_whitelist_agree_across_shards(db, demo, hosting_url):
+    from parkingdone.enforcement.decision import shard_of as shard_number
+
+    now = datetime.now(UTC)
+    expected = set()
+    seen = []
+    for i in range(12):
+        plate = f"CUR{i}"
+        add_pass(db, demo, f"p-cur-{i}", plate, now - timedelta(hours=1), now + timedelta(days=1))
+        expected.add(plate)
+        seen.append(plate)
+    for i in range(4):
+        plate = f"FUT{i}"
+        add_pass(db, demo, f"p-fut-{i}", plate, now + timedelta(hours=2), now + timedelta(days=1))
+        seen.append(plate)
+    for i in range(6):
+        paid = i % 2 == 0
+        open_session(
+            db,
+            demo,
+            f"s-shards-{i}",
+            f"OPN-{i}",
+            minutes_ago=60,
+            payment={"status": "pending"} if paid else None,
+        )
+        if paid:
+            expected.add(f"OPN{i}")
+        seen.append(f"OPN{i}")
+    for plate in seen:
+        projected(db, demo.facility_id, plate)
+    assert len({shard_number(p) for p in seen}) >= 8  # spread over many shards
+    for plate in seen:
+        # Every plate with coverage ahead has its entry in its own shard, no other.
+        has_entry = shard_entry(db, demo.facility_id, plate) is not None
+        assert has_entry == (plate in expected or plate.startswith("FUT")), plate
+
+    listed = {entry["plate"] for entry in get_whitelist(hosting_url).json()["plates"]}
+    answers = {plate: get_check(hosting_url, plate).json()["status"] for plate in seen}
+    for plate, status in answers.items():
+        assert (plate in listed) == (status in ("paid", "pass_active")), (plate, status)
+    assert listed == expected

@@ -71,6 +71,7 @@ WORLD: dict[str, dict[str, Any]] = {
     "enforcementChecks/c1": {"operatorId": "op-a", "plate": "ABC123"},
     "plateStatus/fac-a__ABC123": {"operatorId": "op-a", "plate": "ABC123"},
     "plateSkeletons/fac-a__A8C123": {"operatorId": "op-a", "plates": {"ABC123": 1}},
+    "whitelistShards/fac-a__0": {"operatorId": "op-a", "facilityId": "fac-a", "plates": {}},
     "pushes/s-alice__entry": {"uid": "alice", "kind": "entry"},
     "roleChanges/rc1": {"operatorId": "op-a", "targetUid": "staff-a"},
     "roleChanges/rc2": {"operatorId": "op-b", "targetUid": "staff-b"},
@@ -129,6 +130,7 @@ READS = [
     (ALICE, "enforcementChecks/c1", DENY),
     (ALICE, "plateStatus/fac-a__ABC123", DENY),
     (ALICE, "plateSkeletons/fac-a__A8C123", DENY),
+    (ALICE, "whitelistShards/fac-a__0", DENY),
     (ALICE, "pushes/s-alice__entry", DENY),
     (ALICE, "roleChanges/rc1", DENY),
     # operator staff: their operator's data
@@ -153,6 +155,7 @@ READS = [
     (STAFF_A, "events/e1", DENY),
     (STAFF_A, "enforcementChecks/c1", DENY),
     (STAFF_A, "plateSkeletons/fac-a__A8C123", DENY),
+    (STAFF_A, "whitelistShards/fac-a__0", DENY),
     (STAFF_A, "roleChanges/rc1", DENY),
     (ADMIN_A, "roleChanges/rc1", ALLOW),
     (ADMIN_A, "roleChanges/rc2", DENY),
@@ -175,6 +178,7 @@ READS = [
     (SUPER, "stripeEvents/evt_1", DENY),
     (SUPER, "enforcementChecks/c1", DENY),
     (SUPER, "plateSkeletons/fac-a__A8C123", DENY),
+    (SUPER, "whitelistShards/fac-a__0", DENY),
     (SUPER, "users/bob/pushTokens/tok2", DENY),
 ]
 

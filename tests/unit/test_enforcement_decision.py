@@ -10,15 +10,21 @@ from hypothesis import strategies as st
 
 from parkingdone.enforcement.decision import (
     OPEN_ENDED,
+    WHITELIST_SHARDS,
     PlateStatus,
     build_plate_status,
     check,
     decide,
+    entry_expires_at,
+    from_whitelist_entry,
     is_relevant,
     is_whitelisted,
     relevant_until,
+    shard_of,
+    whitelist_entry,
 )
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ZONE = "Europe/Helsinki"
 T0 = datetime(2026, 3, 30, 11, 23, tzinfo=UTC)  # 14:23 in Helsinki
 GRACE = 10
@@ -352,9 +358,106 @@ def test_check_and_whitelist_never_disagree(minutes, paid, closed, pass_hours):
     # Whitelisted plates are never fineable; a fine needs an open stay.
     if result.should_fine:
         assert result.status == "parked_unpaid" and not closed
-    # The whitelist's indexed filter (coveredUntil > now) never drops a whitelisted plate.
+    # A whitelisted plate always has coverage ending after now (so it has a shard entry).
     if is_whitelisted(doc, now):
         assert doc.covered_until is not None and doc.covered_until > now
+
+
+# --- the whitelist's shard entries -----------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    built=st.floats(min_value=-120, max_value=3000),
+    later=st.floats(min_value=0, max_value=5000),
+    paid=st.sampled_from([None, "succeeded", "pending", "failed"]),
+    status=st.sampled_from(["open", "closed", "missing_exit"]),
+    pass_hours=st.lists(st.tuples(st.integers(-48, 48), st.integers(1, 72)), max_size=3),
+    saved_card=st.booleans(),
+)
+def test_shard_entry_whitelists_exactly_as_the_check_answers(
+    built, later, paid, status, pass_hours, saved_card
+):
+    """The entry kept at rebuild time answers, at every later instant, what the check would."""
+    built_at, now = at(built), at(built + later)
+    payment = {"status": paid, "paidAt": at(45)} if paid else None
+    closed = status != "open"
+    stays = [
+        (
+            "s",
+            session(
+                status=status,
+                exit_at=at(50) if closed else None,
+                payment=payment,
+                driver="u1",
+            ),
+        )
+    ]
+    passes = []
+    for n, (start_h, hours) in enumerate(pass_hours):
+        start = T0 + timedelta(hours=start_h)
+        passes.append((f"p{n}", a_pass(start, start + timedelta(hours=hours))))
+    doc = projection(sessions=stays, passes=passes, saved_card={"u1"} if saved_card else set())
+    entry = whitelist_entry(doc, built_at)
+    result = check("ABC123", [doc], now, ZONE)
+    covered = result.status in ("paid", "pass_active")
+    if entry is None:
+        assert not covered
+        return
+    assert entry_expires_at(entry) > built_at
+    assert entry_expires_at(entry) <= (doc.expires_at or OPEN_ENDED)
+    kept = from_whitelist_entry("op", "kamppi-p1", "ABC123", entry)
+    assert is_whitelisted(kept, now) == covered == is_whitelisted(doc, now)
+    if covered:
+        # Same status and the same best coverage end, so the same plates entry is listed.
+        ours, theirs = decide(kept, now), decide(doc, now)
+        assert ours.status == theirs.status == result.status
+        assert ours.covering[0].ends_at == theirs.covering[0].ends_at
+        assert kept.display == doc.display
+
+
+def test_shard_entry_keeps_only_coverage_not_yet_ended():
+    ended = ("p-old", a_pass(at(-600), at(-60)))
+    future = ("p-next", a_pass(at(60), at(600)))
+    doc = projection(passes=[ended, future])
+    entry = whitelist_entry(doc, T0)
+    assert entry is not None
+    start, end = (int((t - EPOCH) / timedelta(microseconds=1)) for t in (at(60), at(600)))
+    assert entry == f"pass {start} {end}|ABC123"
+    assert entry_expires_at(entry) == at(600)
+    kept = from_whitelist_entry("op", "kamppi-p1", "ABC123", entry)
+    assert [(c.kind, c.starts_at, c.ends_at) for c in kept.coverage] == [("pass", at(60), at(600))]
+    # Nothing left to cover: no entry, and an unpaid open stay has none either.
+    assert whitelist_entry(doc, at(600)) is None
+    assert whitelist_entry(projection(sessions=[("s", session())]), T0) is None
+
+
+def test_shard_entry_is_exact_to_the_microsecond_and_keeps_any_display():
+    end = datetime(2026, 4, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    doc = projection(
+        sessions=[("s", session(raw="ÅB|C 1;2", payment={"status": "pending"}))],
+        passes=[("p", a_pass(at(-60), end))],
+    )
+    entry = whitelist_entry(doc, T0)
+    kept = from_whitelist_entry("op", "kamppi-p1", "ABC123", entry)
+    assert kept.display == doc.display == "ÅB|C 1;2"
+    assert [(c.kind, c.starts_at, c.ends_at) for c in kept.coverage] == [
+        ("pass", at(-60), end),
+        ("auto_payment", T0, OPEN_ENDED),
+    ]
+    assert entry_expires_at(entry) == OPEN_ENDED
+
+
+def test_shard_of_is_stable_and_spreads_plates():
+    # A fixed hash (CRC-32), not Python's per-process hash(): every function instance, the
+    # bench seeding and the sweep agree on a plate's shard.
+    assert [shard_of(p) for p in ("ABC123", "XYZ789", "PAS0001")] == [0, 3, 3]
+    assert all(0 <= shard_of(f"PAS{i:04d}") < WHITELIST_SHARDS for i in range(2000))
+    counts = [0] * WHITELIST_SHARDS
+    for i in range(2000):
+        counts[shard_of(f"PAS{i:04d}")] += 1
+    # 125 per shard on average; no shard holds more than twice that.
+    assert min(counts) > 0 and max(counts) < 250
 
 
 # --- which projections are kept ---------------------------------------------------------

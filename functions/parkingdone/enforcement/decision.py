@@ -4,8 +4,8 @@ A plate's state at one facility is kept in one projection document, `PlateStatus
 from the plate's recent sessions and its passes (`build_plate_status`). It stores instants
 only (when coverage starts and ends, when the free period ends); whether a pass has expired
 or a grace window has passed is decided here, at read time, from those instants. The check
-(`check`) and the whitelist (`is_whitelisted`) both go through `decide`, so the two
-endpoints cannot disagree.
+(`check`) and the whitelist (`is_whitelisted`, on the shard entry `whitelist_entry` keeps of
+the same projection) both go through `decide`, so the two endpoints cannot disagree.
 
 Rules (docs/enforcement.md says the same for officers):
 - `pass_active`: an active pass covers the plate at this facility now;
@@ -21,6 +21,7 @@ while the projection is waiting to be rebuilt.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -102,7 +103,7 @@ class PlateStatus(_Model):
     coverage: list[Coverage] = Field(default_factory=list)
     payments: list[PaymentRecord] = Field(default_factory=list)
     covered_until: AwareDatetime | None = None
-    """The latest coverage end: the whitelist's indexed candidate filter."""
+    """The latest coverage end."""
     rebuild_pending: bool = False
     """A rebuild failed; until the retry succeeds, nothing about this plate is fineable."""
     expires_at: AwareDatetime | None = None
@@ -325,6 +326,79 @@ def relevant_until(doc: PlateStatus) -> datetime | None:
 def is_relevant(doc: PlateStatus, now: datetime) -> bool:
     until = relevant_until(doc)
     return until is not None and until > now
+
+
+# --- The whitelist's shard entries ------------------------------------------------------
+
+# How many shard documents hold a facility's whitelist entries (see `shard_of`).
+WHITELIST_SHARDS = 16
+
+
+def shard_of(plate: str, shards: int = WHITELIST_SHARDS) -> int:
+    """The whitelist shard of a (normalised) plate: a stable hash, the same in every process."""
+    return zlib.crc32(plate.encode()) % shards
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(instant: datetime) -> int:
+    return (instant - _EPOCH) // timedelta(microseconds=1)
+
+
+def _instant(micros: str) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+def whitelist_entry(doc: PlateStatus, now: datetime) -> str | None:
+    """What the whitelist needs of `doc` to decide, at any instant from `now` on, whether the
+    check would answer paid or pass_active: each coverage window not yet ended (kind, start,
+    end) and the display form. None when no coverage is left, so no later instant is covered.
+
+    One string, so that a shard of thousands of entries reads and decodes fast:
+    `kind start end[;kind start end...]|display`, instants in microseconds since the epoch
+    (exact: Firestore keeps microseconds), windows in order. `from_whitelist_entry` turns it
+    back into a projection that `decide` answers exactly as it answers `doc` for whitelisting
+    (the unit tests check it).
+    """
+    windows = sorted({(c.starts_at, c.ends_at, c.kind) for c in doc.coverage if c.ends_at > now})
+    if not windows:
+        return None
+    spans = ";".join(f"{kind} {_micros(start)} {_micros(end)}" for start, end, kind in windows)
+    return f"{spans}|{doc.display}"
+
+
+def _windows(entry: str) -> tuple[list[tuple[str, datetime, datetime]], str]:
+    spans, _, display = entry.partition("|")
+    windows = []
+    for span in spans.split(";"):
+        kind, start, end = span.split(" ")
+        windows.append((kind, _instant(start), _instant(end)))
+    return windows, display
+
+
+def entry_expires_at(entry: str) -> datetime:
+    """The end of the last window of a shard entry: from then on it covers nothing."""
+    windows, _ = _windows(entry)
+    return max(end for _, _, end in windows)
+
+
+def from_whitelist_entry(operator_id: str, facility_id: str, plate: str, entry: str) -> PlateStatus:
+    """The projection a shard entry stands for, as far as whitelisting goes."""
+    windows, display = _windows(entry)
+    coverage = [
+        Coverage(kind=kind, ref="", starts_at=start, ends_at=end) for kind, start, end in windows
+    ]
+    return PlateStatus(
+        operator_id=operator_id,
+        facility_id=facility_id,
+        plate=plate,
+        display=display or plate,
+        skeleton="",
+        grace_minutes=0,
+        coverage=coverage,
+        covered_until=max((c.ends_at for c in coverage), default=None),
+    )
 
 
 # --- Deciding ----------------------------------------------------------------------------

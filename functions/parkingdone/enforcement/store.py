@@ -10,9 +10,14 @@ have since expired, so the collection holds current plates, not history.
 plateSkeletons/{facilityId}__{skeleton} lists, per confusable skeleton, the plates that have
 a projection at the facility (plate -> its expiresAt); the same transaction keeps it. A
 check is gets by id, never a query: the skeleton document and the exact plate's projection
-in one batch, then the listed look-alikes still in force. The whitelist is one query on
-coveredUntil > now over the kept projections, so its cost grows with the plates returned,
-not with history.
+in one batch, then the listed look-alikes still in force.
+
+whitelistShards/{facilityId}__{n}, n in 0..WHITELIST_SHARDS-1, holds the whitelist entry
+(`decision.whitelist_entry`: coverage windows not yet ended and display form) of each plate
+of the facility hashed to shard n; the same transaction keeps it, writing the shard only when
+the plate's entry changes. The whitelist is one batch get of the facility's shards, decided
+by `decision.is_whitelisted` like the check: a fixed number of documents whatever the number
+of plates or the history.
 """
 
 from __future__ import annotations
@@ -33,16 +38,22 @@ from parkingdone import plates, tariffs, tenants
 from parkingdone.enforcement.decision import (
     OPEN_ENDED,
     RECENT_SESSIONS,
+    WHITELIST_SHARDS,
     CheckResult,
     PlateStatus,
     build_plate_status,
     doc_id,
+    entry_expires_at,
+    from_whitelist_entry,
     is_relevant,
     is_whitelisted,
+    shard_of,
+    whitelist_entry,
 )
 
 PLATE_STATUS = "plateStatus"
 SKELETONS = "plateSkeletons"
+SHARDS = "whitelistShards"
 CHECKS = "enforcementChecks"
 SNAPSHOTS = "whitelistSnapshots"
 SESSIONS = "sessions"
@@ -94,6 +105,8 @@ def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> Plate
     ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
     skeleton = plates.skeleton(plate)
     skeleton_ref = db.collection(SKELETONS).document(doc_id(facility_id, skeleton))
+    shard = shard_of(plate)
+    shard_ref = shard_reference(db, facility_id, shard)
     sessions_query = (
         db.collection(SESSIONS)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
@@ -128,6 +141,7 @@ def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> Plate
             if profile is not None and profile.exists and profile.get("defaultPaymentMethodId"):
                 with_card.add(uid)
         index = next(iter(transaction.get(skeleton_ref)), None)
+        shard_doc = next(iter(transaction.get(shard_ref)), None)
         now = datetime.now(UTC)
         status = None
         if sessions or passes:
@@ -147,10 +161,21 @@ def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> Plate
             # Nothing here matters to enforcement any more: no projection is the same answer.
             transaction.delete(ref)
             _index_plate(transaction, skeleton_ref, index, operator_id, facility_id, plate, None)
+            _shard_plate(transaction, shard_ref, shard_doc, operator_id, facility_id, shard, plate)
             return None
         transaction.set(ref, status.model_dump(by_alias=True))
         _index_plate(
             transaction, skeleton_ref, index, operator_id, facility_id, plate, status.expires_at
+        )
+        _shard_plate(
+            transaction,
+            shard_ref,
+            shard_doc,
+            operator_id,
+            facility_id,
+            shard,
+            plate,
+            whitelist_entry(status, now),
         )
         return status
 
@@ -198,6 +223,56 @@ def index_document(
         "skeleton": skeleton,
         "plates": entries,
         "expiresAt": max(entries.values()),
+        "updatedAt": now,
+    }
+
+
+def shard_reference(db: Client, facility_id: str, shard: int) -> Any:
+    return db.collection(SHARDS).document(doc_id(facility_id, str(shard)))
+
+
+def _shard_plate(
+    writer: Any,
+    shard_ref: Any,
+    shard_doc: Any,
+    operator_id: str,
+    facility_id: str,
+    shard: int,
+    plate: str,
+    entry: str | None = None,
+) -> None:
+    """Set `plate`'s whitelist entry in its shard (None = remove it).
+
+    The shard is written only when this plate's entry changes, so rebuilds that leave the
+    whitelist as it was never contend on the shard. When it is written, entries already
+    expired are dropped on the way; the document goes when none is left.
+    """
+    now = datetime.now(UTC)
+    current: dict[str, str] = {}
+    if shard_doc is not None and shard_doc.exists:
+        current = dict((shard_doc.to_dict() or {}).get("plates") or {})
+    if entry is not None and entry_expires_at(entry) <= now:
+        entry = None
+    if current.get(plate) == entry:
+        return
+    entries = {p: e for p, e in current.items() if p != plate and entry_expires_at(e) > now}
+    if entry is not None:
+        entries[plate] = entry
+    if not entries:
+        writer.delete(shard_ref)
+        return
+    writer.set(shard_ref, shard_document(operator_id, facility_id, shard, entries, now))
+
+
+def shard_document(
+    operator_id: str, facility_id: str, shard: int, entries: dict[str, str], now: datetime
+) -> dict[str, Any]:
+    """whitelistShards/{facilityId}__{shard}: plate -> its whitelist entry."""
+    return {
+        "operatorId": operator_id,
+        "facilityId": facility_id,
+        "shard": shard,
+        "plates": entries,
         "updatedAt": now,
     }
 
@@ -296,11 +371,14 @@ def delete_expired(db: Client, now: datetime | None = None, limit: int = 500) ->
 def _delete_if_expired(db: Client, operator_id: str, facility_id: str, plate: str) -> bool:
     ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
     skeleton_ref = db.collection(SKELETONS).document(doc_id(facility_id, plates.skeleton(plate)))
+    shard = shard_of(plate)
+    shard_ref = shard_reference(db, facility_id, shard)
 
     @firestore.transactional
     def run(transaction: firestore.Transaction) -> bool:
         current = next(iter(transaction.get(ref)), None)
         index = next(iter(transaction.get(skeleton_ref)), None)
+        shard_doc = next(iter(transaction.get(shard_ref)), None)
         if current is None or not current.exists:
             return False
         data = current.to_dict() or {}
@@ -309,6 +387,7 @@ def _delete_if_expired(db: Client, operator_id: str, facility_id: str, plate: st
             return False
         transaction.delete(ref)
         _index_plate(transaction, skeleton_ref, index, operator_id, facility_id, plate, None)
+        _shard_plate(transaction, shard_ref, shard_doc, operator_id, facility_id, shard, plate)
         return True
 
     return run(db.transaction())
@@ -358,17 +437,21 @@ def whitelist(
     db: Client, operator_id: str, facility_id: str, now: datetime
 ) -> tuple[list[PlateStatus], int]:
     """Every plate the check would answer paid or pass_active for now, sorted by plate, and
-    the number of documents the query read."""
-    docs = (
-        db.collection(PLATE_STATUS)
-        .where(filter=FieldFilter("operatorId", "==", operator_id))
-        .where(filter=FieldFilter("facilityId", "==", facility_id))
-        .where(filter=FieldFilter("coveredUntil", ">", now))
-        .get()
-    )
-    listed = [p for p in (_parse(d) for d in docs) if is_whitelisted(p, now)]
-    # An empty result is billed as one read.
-    return sorted(listed, key=lambda p: p.plate), max(1, len(docs))
+    the number of documents read: one batch get of the facility's whitelist shards."""
+    refs = [shard_reference(db, facility_id, n) for n in range(WHITELIST_SHARDS)]
+    listed: list[PlateStatus] = []
+    for snapshot in db.get_all(refs):
+        if not snapshot.exists:
+            continue
+        data = snapshot.to_dict() or {}
+        if data.get("operatorId") != operator_id or data.get("facilityId") != facility_id:
+            continue
+        for plate, entry in (data.get("plates") or {}).items():
+            doc = from_whitelist_entry(operator_id, facility_id, plate, entry)
+            if is_whitelisted(doc, now):
+                listed.append(doc)
+    # A get of a missing document is billed as a read too.
+    return sorted(listed, key=lambda p: p.plate), len(refs)
 
 
 # --- Delta cursors -----------------------------------------------------------------------
