@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             stop_event.set()
-            stack.stop_group(firebase)
+            stack.stop_group(firebase, port_map)
 
 
 if __name__ == "__main__":

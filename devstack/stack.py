@@ -227,17 +227,37 @@ def only_emulators() -> str:
     return ",".join(FIREBASE_EMULATORS)
 
 
-def stop_group(process: subprocess.Popen, grace: float = 20.0) -> None:
-    """Stop a firebase-tools process and every emulator it started (its process group)."""
+def stop_group(
+    process: subprocess.Popen, port_map: dict[str, int] | None = None, grace: float = 30.0
+) -> None:
+    """Stop firebase-tools and every emulator it started.
+
+    SIGINT goes to firebase-tools alone, which then stops its emulators in order (a SIGINT to
+    its workers as well makes it wait for them forever). If it has not finished within
+    `grace`, its process group is killed, and so are the Java emulators it started in
+    sessions of their own, found by the ports this stack gave them.
+    """
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
+            process.send_signal(signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-    # Java emulators can outlive the CLI's own shutdown; the group kill catches them.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    _kill_detached_emulators(port_map or ports())
+
+
+def _kill_detached_emulators(port_map: dict[str, int]) -> None:
+    markers = (f"--port {port_map['firestore']} ", f"--port={port_map['pubsub']}")
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "java" in cmdline and any(marker in cmdline for marker in markers):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(proc.name), signal.SIGKILL)
 
 
 def exec_in_emulators(
@@ -262,7 +282,7 @@ def exec_in_emulators(
         try:
             return process.wait()
         finally:
-            stop_group(process)
+            stop_group(process, p)
 
 
 def health_url(port_map: dict[str, int] | None = None) -> str:
