@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=120, help="entries measured (default 120)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured entries first")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait per push")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.0,
+        help="seconds from one entry to the next (default 0: back to back, the next entry as "
+        "soon as the push arrived, while the other triggers of the last one still run)",
+    )
     args = parser.parse_args(argv)
 
     for key, value in stack.service_env().items():
@@ -88,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     latencies: list[float] = []
     webhook_times: list[float] = []
     missed = 0
+    started = time.time()
     for number, plate in enumerate(plates):
+        if args.interval and number:
+            time.sleep(max(0.0, started + args.interval - time.time()))
         seen = requests.get(f"{recorder}/messages", params={"since": 10**9}, timeout=5).json()[
             "total"
         ]
@@ -133,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     if not latencies:
         print("push bench: no push arrived in time", file=sys.stderr)
         return 1
+    pace = f"one every {args.interval:g} s" if args.interval else "back to back"
     print(
-        f"push bench: entry webhook -> FCM request at the recorder, {len(latencies)} entries, "
-        f"{missed} later than {args.timeout:.0f} s"
+        f"push bench: entry webhook -> FCM request at the recorder, {len(latencies)} entries "
+        f"{pace}, {missed} later than {args.timeout:.0f} s"
     )
     print(
         f"  end to end  p50 {statistics.median(latencies):.0f} ms  "
