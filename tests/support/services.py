@@ -8,7 +8,6 @@ from typing import Any
 import requests
 from stripe import StripeClient
 
-from devstack import stack
 from tests.support.tokens import id_token
 
 
@@ -37,7 +36,3 @@ def call_callable(name: str, data: dict[str, Any], uid: str | None = None, **cla
         headers["Authorization"] = f"Bearer {id_token(uid, **claims)}"
     url = f"{os.environ['FUNCTIONS_URL']}/{name}"
     return requests.post(url, json={"data": data}, headers=headers, timeout=30)
-
-
-def emulator_env() -> dict[str, str]:
-    return stack.service_env()
