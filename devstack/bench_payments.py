@@ -46,10 +46,11 @@ def register_plates(db, uid: str, plates: list[str]) -> None:
 def wait_session_id(db, facility_id: str, plate: str, timeout: float = 10.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pointer = db.collection("openSessions").document(f"{facility_id}__{plate}").get()
-        if pointer.exists:
-            data = pointer.to_dict() or {}
-            return data.get("sessionId") or data.get("session_id") or ""
+        plate_doc = db.collection("plateStatus").document(f"{facility_id}__{plate}").get()
+        stays = ((plate_doc.to_dict() or {}).get("track") or {}).get("stays") or []
+        open_stay = next((s for s in stays if s["status"] == "open"), None)
+        if open_stay:
+            return open_stay["sessionId"]
         time.sleep(0.01)
     raise SystemExit(f"no open session for {plate} after entry")
 

@@ -1,14 +1,17 @@
-"""Replay inbox events whose processing failed (events/{key} with status "failed").
+"""Replay inbox events whose processing failed, oldest event time first.
 
     python -m devstack.replay                      replay every failed event (up to --limit)
+    python -m devstack.replay --dead-letters       replay the dead letters instead
     python -m devstack.replay --operator acme      only one operator's events
     python -m devstack.replay --list               show them, change nothing
 
-Replaying is idempotent: an event that has been processed since is left alone. Against the
+Events are replayed in the order of their timestamps, so pairing reads them as they
+happened. Replaying is idempotent: an event processed since is left alone. Against the
 local emulators this uses the stack's addresses; against production run it with the
 project's credentials (GOOGLE_APPLICATION_CREDENTIALS) and GCLOUD_PROJECT set. The
-scheduled `sessionsSweep` function does the same every 15 minutes, up to 5 attempts per
-event; this command also takes events past that limit with --max-attempts.
+scheduled `sessionsSweep` function retries failed events every 15 minutes; after 5 failed
+attempts an event becomes a dead letter (`status: dead_letter`), counted by the sweep's log
+and replayed only by hand with --dead-letters (one more attempt each).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--operator", help="only this operator's events")
     parser.add_argument("--limit", type=int, default=500)
-    parser.add_argument("--max-attempts", type=int, default=1000)
+    parser.add_argument(
+        "--dead-letters", action="store_true", help="events past their attempts, not failed ones"
+    )
     parser.add_argument("--list", action="store_true", help="list failed events and exit")
     parser.add_argument(
         "--production", action="store_true", help="do not default to the local emulators"
@@ -42,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     db = firestore_client()
     if args.list:
-        failed = inbox.failed_events(db, args.limit, args.operator)
+        status = "dead_letter" if args.dead_letters else "failed"
+        failed = inbox.failed_events(db, args.limit, args.operator, status)
         for snapshot in failed:
             data = snapshot.to_dict()
             print(
@@ -50,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{data.get('kind')} {data.get('plate')} at {data.get('at')}  "
                 f"attempts={data.get('attempts')}  {data.get('error')}"
             )
-        print(f"{len(failed)} failed event(s)")
+        print(f"{len(failed)} {status.replace('_', ' ')} event(s)")
         return 0
-    results = inbox.replay_failed(db, args.limit, args.operator, args.max_attempts)
+    results = inbox.replay_failed(db, args.limit, args.operator, args.dead_letters)
     for result in results:
         print(f"{result.event_id}  {result.status}  {result.outcome}  {result.session_id}")
     still = sum(1 for r in results if r.status != "processed")

@@ -53,15 +53,19 @@ def gpsEvent(req: https_fn.CallableRequest) -> dict:
     return gps.handle(req.auth.uid if req.auth else None, req.data)
 
 
-@firestore_fn.on_document_written(document="sessions/{sessionId}", timeout_sec=120)
-def sessionEvidence(event: firestore_fn.Event) -> None:
-    """Copies the entry/exit images a session names into the evidence bucket."""
-    after = event.data.after
-    if after is None or not after.exists:
-        return
-    from parkingdone.sessions import evidence
+@firestore_fn.on_document_written(
+    document="sessions/{sessionId}", timeout_sec=120, secrets=[config.STRIPE_SECRET_KEY]
+)
+def sessionWritten(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    """The one trigger on sessions: evidence, entry push, charge at close, correction and
+    projection refresh, each only when the change needs it (parkingdone.sessions.dispatch)."""
+    from parkingdone.sessions import dispatch
 
-    evidence.on_session_written(event.params["sessionId"], after.to_dict())
+    before = event.data.before.to_dict() if event.data.before else None
+    after = event.data.after.to_dict() if event.data.after else None
+    dispatch.on_session_written(event.params["sessionId"], before, after)
 
 
 @scheduler_fn.on_schedule(schedule="every 15 minutes", timeout_sec=540)
@@ -77,18 +81,6 @@ def sessionsSweep(event: scheduler_fn.ScheduledEvent) -> None:
 
 
 _PAY_SECRETS = [config.STRIPE_SECRET_KEY]
-
-
-@firestore_fn.on_document_updated(document="sessions/{sessionId}", secrets=_PAY_SECRETS)
-def chargeClosedSession(
-    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
-) -> None:
-    """Fee, charge, receipt and push when a session closes (only on that transition)."""
-    from parkingdone.payments import charging
-
-    before = event.data.before.to_dict() if event.data.before else None
-    after = event.data.after.to_dict() if event.data.after else None
-    charging.on_session_updated(event.params["sessionId"], before, after)
 
 
 @pubsub_fn.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)
@@ -164,14 +156,6 @@ def passRevenue(req: https_fn.CallableRequest) -> dict:
 
 
 # --- enforcement -----------------------------------------------------------------------------
-
-
-@firestore_fn.on_document_written(document="sessions/{sessionId}")
-def enforcementSessionWritten(event: firestore_fn.Event) -> None:
-    """Keeps plateStatus (the enforcement projection) in step with the session."""
-    from parkingdone.enforcement import triggers
-
-    triggers.on_session_written(event.params["sessionId"], event.data.before, event.data.after)
 
 
 @firestore_fn.on_document_written(document="passes/{passId}")
@@ -264,16 +248,6 @@ def processDataDeletions(event: scheduler_fn.ScheduledEvent) -> None:
     from parkingdone.firebase import db
 
     gdpr.process_due_deletions(db())
-
-
-@firestore_fn.on_document_created(document="sessions/{sessionId}")
-def pushOnSessionCreated(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
-    """A new open session of a known driver: the entry push and the free-period reminder."""
-    if event.data is None:
-        return
-    from parkingdone.notifications import session_pushes
-
-    session_pushes.on_session_created(event.params["sessionId"], event.data.to_dict() or {})
 
 
 # Task queue functions are named in camelCase: a Cloud Tasks queue id (the function's name)

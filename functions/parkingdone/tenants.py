@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from google.cloud.firestore import Client
@@ -33,6 +34,9 @@ class Operator(BaseModel):
     # The operator's Stripe connected account; charges are made on it.
     stripe_account_id: str | None = None
     language: str = "fi"
+    # Events older than this (default: the facility's maximum stay) are held for review,
+    # not applied: a far-past timestamp must never open or charge a stay silently.
+    late_event_bound_minutes: int | None = Field(default=None, ge=1)
 
 
 class LatLng(BaseModel):
@@ -70,6 +74,28 @@ def name_key(name: str) -> str:
 
 _cache: dict[str, tuple[float, Facility | None]] = {}
 _cache_lock = threading.Lock()
+
+
+def cached_operator(db: Client, operator_id: str) -> Operator | None:
+    """The operator, cached briefly like facilities (the webhook reads its settings)."""
+    key = f"operator/{operator_id}"
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit and hit[0] > now:
+        return hit[1]  # type: ignore[return-value]
+    operator = get_operator(db, operator_id)
+    if operator is not None:
+        with _cache_lock:
+            _cache[key] = (now + FACILITY_CACHE_SECONDS, operator)  # type: ignore[assignment]
+    return operator
+
+
+def late_event_bound(db: Client, facility: Facility) -> timedelta:
+    """How old an event may be and still be applied at this facility."""
+    operator = cached_operator(db, facility.operator_id)
+    minutes = (operator.late_event_bound_minutes if operator else None) or facility.max_stay_minutes
+    return timedelta(minutes=minutes)
 
 
 def get_operator(db: Client, operator_id: str) -> Operator | None:

@@ -12,7 +12,8 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import credentials, tenants
 
-T0 = datetime(2026, 3, 30, 14, 23, tzinfo=UTC)
+# Two days ago: inside every facility's late-event bound (older events are held for review).
+T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=14, minute=23, second=0, microsecond=0)
 
 
 def iso(at: datetime) -> str:
@@ -70,8 +71,11 @@ def sessions_of(db: Client, facility_id: str, plate: str) -> list[dict[str, Any]
 
 
 def pointer(db: Client, facility_id: str, plate: str) -> dict[str, Any] | None:
-    snapshot = db.collection("openSessions").document(f"{facility_id}__{plate}").get()
-    return snapshot.to_dict() if snapshot.exists else None
+    """The plate's open stay at the facility as its track holds it, or None."""
+    snapshot = db.collection("plateStatus").document(f"{facility_id}__{plate}").get()
+    stays = ((snapshot.to_dict() or {}).get("track") or {}).get("stays") or []
+    open_stay = next((s for s in stays if s["status"] == "open"), None)
+    return {**open_stay, "state": "open"} if open_stay else None
 
 
 def minutes(n: float) -> timedelta:

@@ -7,7 +7,7 @@ import hmac
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -16,8 +16,9 @@ from google.cloud.firestore import Client
 from tests.support.services import stripe_client
 
 # The Kamppi P1 example of the integration page: 14:23 → 16:05 Helsinki time (UTC+3 on 2026-03-30).
-ENTRY = datetime(2026, 3, 30, 11, 23, tzinfo=UTC)
-EXIT = datetime(2026, 3, 30, 13, 5, tzinfo=UTC)
+# Two days ago (inside the late-event bound), one local day in Helsinki: 1 h 42 min.
+ENTRY = (datetime.now(UTC) - timedelta(days=2)).replace(hour=11, minute=23, second=0, microsecond=0)
+EXIT = ENTRY.replace(hour=13, minute=5)
 # Attaches fine, declined when charged (4000000000000002 is refused already at attach).
 DECLINED_CARD = "4000000000000341"
 AUTH_CARD = "4000002500003155"

@@ -85,10 +85,12 @@ def test_duplicate_exit_after_a_normal_close_is_ignored(db, demo) -> None:
 
 
 def test_sweep_flags_open_sessions_over_the_maximum_stay(db, demo) -> None:
-    long_ago = datetime.now(UTC) - timedelta(days=8)
+    # Entries just inside the late-event bound (the maximum stay), swept a day later.
+    long_ago = datetime.now(UTC) - timedelta(days=7) + minutes(30)
     stale = send(demo.webhook_token, "entry", long_ago)
     fresh = send(demo.webhook_token, "entry", datetime.now(UTC) - minutes(5), plate="XYZ-9")
-    report = sessions_sweep.run(db)
+    later = datetime.now(UTC) + timedelta(days=1)
+    report = sessions_sweep.run(db, now=later)
     assert report.flagged == [stale["sessionId"]]
     session = db.collection("sessions").document(stale["sessionId"]).get().to_dict()
     assert session["status"] == "open" and session["reviewRequired"] is True
@@ -96,21 +98,29 @@ def test_sweep_flags_open_sessions_over_the_maximum_stay(db, demo) -> None:
     other = db.collection("sessions").document(fresh["sessionId"]).get().to_dict()
     assert other["reviewRequired"] is False
     # Flagged once; a late real exit still closes the stay (flag kept, plus over_max_stay).
-    assert sessions_sweep.run(db).flagged == []
+    assert sessions_sweep.run(db, now=later).flagged == []
     send(demo.webhook_token, "exit", datetime.now(UTC) - minutes(1))
     session = db.collection("sessions").document(stale["sessionId"]).get().to_dict()
     assert session["status"] == "closed"
     assert set(session["flags"]) == {"max_stay_exceeded", "over_max_stay"}
 
 
-def test_sweep_retires_exits_that_waited_too_long_for_an_entry(db, demo) -> None:
-    old_exit = send(demo.webhook_token, "exit", datetime.now(UTC) - timedelta(days=8))
-    assert pointer(db, F, P)["state"] == "awaiting_entry"
-    report = sessions_sweep.run(db)
-    assert report.expired_pointers == [f"{F}__{P}"]
-    assert pointer(db, F, P) is None
-    session = db.collection("sessions").document(old_exit["sessionId"]).get().to_dict()
-    assert session["status"] == "anomaly"
+def test_an_event_older_than_the_bound_is_held_for_review_not_applied(db, demo) -> None:
+    """An entry months ago followed by an exit now must not become a stay to charge."""
+    far = datetime.now(UTC) - timedelta(days=120)
+    held = send(demo.webhook_token, "entry", far)
+    assert held["status"] == "review" and held["outcome"] == "held_for_review"
+    assert held["sessionId"] is None
+    assert sessions_of(db, F, P) == []
+    stored = db.collection("events").document(held["eventId"]).get().to_dict()
+    assert stored["status"] == "review" and stored["reviewReason"] == "older_than_bound"
+    # A repeat is answered like the first delivery, still without a session.
+    r = post(demo.webhook_token, body("entry", far))
+    assert r.status_code == 200 and r.json()["status"] == "review"
+    exit_now = send(demo.webhook_token, "exit", datetime.now(UTC) - minutes(1))
+    assert exit_now["outcome"] == "exit_without_entry"
+    [session] = sessions_of(db, F, P)
+    assert session["status"] == "anomaly" and session["fee"] is None
 
 
 def test_two_operators_two_facilities_same_plate_never_mix(db, demo) -> None:

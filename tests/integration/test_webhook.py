@@ -180,12 +180,12 @@ def test_a_failed_event_is_kept_and_replayed(db, demo, monkeypatch) -> None:
     from parkingdone.ingest import inbox, webhook
     from parkingdone.sessions import machine
 
-    real_decide = machine.decide
+    real_apply = machine.apply
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated outage")
 
-    monkeypatch.setattr(machine, "decide", broken)
+    monkeypatch.setattr(machine, "apply", broken)
     client = webhook.app.test_client()
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
     r = client.post("/webhook", json=body("entry", T0), headers=headers)
@@ -195,7 +195,7 @@ def test_a_failed_event_is_kept_and_replayed(db, demo, monkeypatch) -> None:
     assert stored["status"] == "failed" and "simulated outage" in stored["error"]
     assert list(db.collection("sessions").get()) == []
 
-    monkeypatch.setattr(machine, "decide", real_decide)
+    monkeypatch.setattr(machine, "apply", real_apply)
     [result] = inbox.replay_failed(db)
     assert result.status == "processed" and result.outcome == "session_opened"
     stored = db.collection("events").document(r.json["eventId"]).get().to_dict()
@@ -212,14 +212,62 @@ def test_an_operator_retry_of_a_failed_event_processes_it(db, demo, monkeypatch)
     from parkingdone.ingest import webhook
     from parkingdone.sessions import machine
 
-    real_decide = machine.decide
-    monkeypatch.setattr(machine, "decide", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
+    real_apply = machine.apply
+    monkeypatch.setattr(machine, "apply", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
     client = webhook.app.test_client()
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
     assert client.post("/webhook", json=body("entry", T0), headers=headers).json["status"] == (
         "failed"
     )
-    monkeypatch.setattr(machine, "decide", real_decide)
+    monkeypatch.setattr(machine, "apply", real_apply)
     r = client.post("/webhook", json=body("entry", T0), headers=headers)
     assert r.json["status"] == "processed" and r.json["outcome"] == "session_opened"
     assert len(list(db.collection("sessions").get())) == 1
+
+
+def test_exhausted_events_become_dead_letters_and_never_starve_new_failures(db, demo) -> None:
+    """150 events past their attempts and one new failure: the sweep retries the new one."""
+    from parkingdone.ingest import inbox
+
+    batch = db.batch()
+    for n in range(150):
+        batch.set(
+            db.collection("events").document(f"ev_exhausted_{n:03d}"),
+            {
+                **_stored_event(demo, f"DEAD{n}", T0 + minutes(n)),
+                "status": "failed",
+                "attempts": inbox.MAX_ATTEMPTS - 1,
+                "error": "RuntimeError: simulated",
+            },
+        )
+    batch.commit()
+    # One more failing attempt each turns them into dead letters, counted and listed apart.
+    for snapshot in inbox.failed_events(db, limit=200):
+        ref = snapshot.reference
+        inbox._record_failure(db, ref, {}, RuntimeError("still down"), {})
+    assert inbox.count_dead_letters(db) == 150
+    assert inbox.failed_events(db) == []
+    # A new failure is retried by the sweep's replay, ahead of nothing.
+    db.collection("events").document("ev_new_failure").set(
+        {**_stored_event(demo, "NEW1", T0), "status": "failed", "attempts": 1, "error": "x"}
+    )
+    [result] = inbox.replay_failed(db)
+    assert result.event_id == "ev_new_failure" and result.status == "processed"
+    # Dead letters are replayed by hand only, oldest event first.
+    replayed = inbox.replay_failed(db, limit=3, dead_letters=True)
+    assert [r.event_id for r in replayed] == [f"ev_exhausted_{n:03d}" for n in range(3)]
+    assert all(r.status == "processed" for r in replayed)
+
+
+def _stored_event(demo, plate: str, at) -> dict:
+    return {
+        "operatorId": demo.operator_id,
+        "facilityId": demo.facility_id,
+        "kind": "entry",
+        "plate": plate,
+        "plateRaw": plate,
+        "country": None,
+        "at": at,
+        "imageUrl": None,
+        "source": "anpr",
+    }

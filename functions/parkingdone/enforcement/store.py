@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,13 @@ from parkingdone.enforcement.decision import (
     is_whitelisted,
     shard_of,
     whitelist_entry,
+)
+from parkingdone.sessions.machine import Track
+from parkingdone.sessions.store import (
+    has_saved_card,
+    track_document,
+    track_from,
+    track_from_sessions,
 )
 
 PLATE_STATUS = "plateStatus"
@@ -93,27 +100,188 @@ def tariff_terms(facility: tenants.Facility):
     return terms
 
 
-def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> PlateStatus | None:
-    """Recompute plateStatus for one plate at one facility from its sources; None = deleted."""
+def sessions_for_projection(
+    track: Track, money: dict[str, dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The track's recent stays as the session documents the projection is built from.
+
+    `money` holds, per session, what other writers keep on it (payment, fee, driver).
+    """
+    found: list[tuple[str, dict[str, Any]]] = []
+    for record in reversed(track.stays):
+        entry, exit_ = track.event(record.entry), track.event(record.exit)
+        first = entry or exit_
+        if first is None:
+            continue
+        extra = money.get(record.session_id) or {}
+        found.append(
+            (
+                record.session_id,
+                {
+                    "status": str(record.status),
+                    "entry": {"at": entry.at} if entry else None,
+                    "exit": {"at": exit_.at} if exit_ else None,
+                    "plateRaw": first.event.plate_raw,
+                    "driverUid": extra.get("driverUid"),
+                    "payment": extra.get("payment"),
+                    "fee": extra.get("fee"),
+                },
+            )
+        )
+        if len(found) == RECENT_SESSIONS:
+            break
+    return found
+
+
+def money_of(session: dict[str, Any]) -> dict[str, Any]:
+    """What the projection mirrors of a session beyond its pairing."""
+    return {
+        "driverUid": session.get("driverUid"),
+        "payment": session.get("payment"),
+        "fee": session.get("fee"),
+    }
+
+
+def project(
+    writer: Any,
+    db: Client,
+    facility: tenants.Facility,
+    plate: str,
+    previous: dict[str, Any] | None,
+    track: Track,
+    sources: dict[str, Any],
+    retention: timedelta,
+    now: datetime,
+) -> PlateStatus | None:
+    """Write the plate's document at the facility: its track, the sources the projection is
+    built from, and the projection; and its look-alike index and whitelist shard entries when
+    they change (blind merges, so no read of those shared documents is needed).
+
+    `sources`: {"money": {sessionId: money_of(session)}, "passes": {passId: pass fields},
+    "cardHolders": [uid of a driver with a saved card]}.
+    """
+    ref = db.collection(PLATE_STATUS).document(doc_id(facility.id, plate))
+    skeleton = plates.skeleton(plate)
+    sessions = sessions_for_projection(track, sources.get("money") or {})
+    passes = sorted((sources.get("passes") or {}).items())
+    status = None
+    if sessions or passes:
+        status = build_plate_status(
+            operator_id=facility.operator_id,
+            facility_id=facility.id,
+            plate=plate,
+            skeleton=skeleton,
+            sessions=sessions,
+            passes=passes,
+            grace_minutes=facility.enforcement_grace_minutes,
+            tariff_terms=tariff_terms(facility),
+            drivers_with_saved_card=set(sources.get("cardHolders") or ()),
+            now=now,
+        )
+    relevant = status is not None and is_relevant(status, now)
+    index_until = status.expires_at if status is not None and relevant else None
+    entry = whitelist_entry(status, now) if status is not None and relevant else None
+    keep_until = _keep_until(status, track, retention, now)
+    old = previous or {}
+    if keep_until is None:
+        if previous is not None:
+            writer.delete(ref)
+    else:
+        body: dict[str, Any] = (
+            status.model_dump(by_alias=True)
+            if status is not None
+            else {
+                "operatorId": facility.operator_id,
+                "facilityId": facility.id,
+                "plate": plate,
+                "display": plate,
+                "skeleton": skeleton,
+                "graceMinutes": facility.enforcement_grace_minutes,
+                "expiresAt": now,
+                "updatedAt": now,
+            }
+        )
+        body.update(
+            {
+                "track": track_document(track),
+                "sources": {
+                    "money": sources.get("money") or {},
+                    "passes": sources.get("passes") or {},
+                    "cardHolders": sorted(set(sources.get("cardHolders") or ())),
+                },
+                "indexedUntil": index_until,
+                "whitelistEntry": entry,
+                "keepUntil": keep_until,
+            }
+        )
+        writer.set(ref, body)
+    if old.get("indexedUntil") != index_until or (previous is None and index_until):
+        writer.set(
+            db.collection(SKELETONS).document(doc_id(facility.id, skeleton)),
+            {
+                "operatorId": facility.operator_id,
+                "facilityId": facility.id,
+                "skeleton": skeleton,
+                "plates": {plate: index_until if index_until else firestore.DELETE_FIELD},
+                "updatedAt": now,
+            },
+            merge=True,
+        )
+    if old.get("whitelistEntry") != entry:
+        shard = shard_of(plate)
+        writer.set(
+            shard_reference(db, facility.id, shard),
+            {
+                "operatorId": facility.operator_id,
+                "facilityId": facility.id,
+                "shard": shard,
+                "plates": {plate: entry if entry else firestore.DELETE_FIELD},
+                "updatedAt": now,
+            },
+            merge=True,
+        )
+    return status
+
+
+def _keep_until(
+    status: PlateStatus | None, track: Track, retention: timedelta, now: datetime
+) -> datetime | None:
+    """How long the plate's document is kept: while it matters to enforcement, and while its
+    track may still be needed to pair a late event. None: not at all."""
+    ends: list[datetime] = []
+    if status is not None and status.expires_at is not None and status.expires_at > now:
+        ends.append(status.expires_at)
+    if track.open_stay() is not None:
+        ends.append(OPEN_ENDED)
+    if track.events:
+        ends.append(max(t.at for t in track.events) + retention)
+    ends = [e for e in ends if e > now]
+    return max(ends) if ends else None
+
+
+def rebuild(
+    db: Client, operator_id: str, facility_id: str, plate: str, resync: bool = False
+) -> PlateStatus | None:
+    """Refresh the plate's projection from its sources (sessions, passes, saved cards).
+
+    The pairing comes from the stored track; the sessions give what others wrote on them
+    (payment, fee, driver). With no stored track (or `resync`, after a plate correction moved
+    a session), the track is rebuilt from the plate's session documents.
+    """
     facility = _facility(db, facility_id)
     if facility is None or facility.operator_id != operator_id:
         logger.warn(
             "enforcement.rebuild_unknown_facility", operatorId=operator_id, facilityId=facility_id
         )
         return None
-    terms = tariff_terms(facility)
     ref = db.collection(PLATE_STATUS).document(doc_id(facility_id, plate))
-    skeleton = plates.skeleton(plate)
-    skeleton_ref = db.collection(SKELETONS).document(doc_id(facility_id, skeleton))
-    shard = shard_of(plate)
-    shard_ref = shard_reference(db, facility_id, shard)
     sessions_query = (
         db.collection(SESSIONS)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
         .where(filter=FieldFilter("facilityId", "==", facility_id))
         .where(filter=FieldFilter("plate", "==", plate))
         .order_by("entry.at", direction=firestore.Query.DESCENDING)
-        .limit(RECENT_SESSIONS)
+        .limit(RECENT_SESSIONS * 2)
     )
     passes_query = (
         db.collection(PASSES)
@@ -124,62 +292,54 @@ def rebuild(db: Client, operator_id: str, facility_id: str, plate: str) -> Plate
         .order_by("validUntil", direction=firestore.Query.DESCENDING)
         .limit(PASSES_PER_PLATE)
     )
+    retention = timedelta(minutes=facility.max_stay_minutes)
 
     @firestore.transactional
     def run(transaction: firestore.Transaction) -> PlateStatus | None:
-        sessions = [(s.id, s.to_dict()) for s in transaction.get(sessions_query)]
-        passes = [(p.id, p.to_dict()) for p in transaction.get(passes_query)]
-        # A registered driver with a saved card has an automatic payment arrangement.
-        drivers = {
-            s.get("driverUid")
-            for _, s in sessions
-            if s.get("status") == "open" and s.get("driverUid")
+        current = next(iter(transaction.get(ref)), None)
+        previous = current.to_dict() if current is not None and current.exists else None
+        if previous is None or "track" not in previous or resync:
+            found = [(s.id, s.to_dict()) for s in transaction.get(sessions_query)]
+            found = [(sid, s) for sid, s in found if s.get("plate") == plate]
+            track = track_from_sessions(found, plate)
+            sessions = dict(found)
+        else:
+            track = track_from(previous, plate)
+            refs = [db.collection(SESSIONS).document(r.session_id) for r in track.stays]
+            sessions = {
+                s.id: s.to_dict() for s in (transaction.get_all(refs) if refs else []) if s.exists
+            }
+        # A session moved to another plate (a correction) no longer belongs to this track.
+        moved = {sid for sid, s in sessions.items() if s.get("plate") != plate}
+        if moved:
+            track = replace(track, stays=tuple(r for r in track.stays if r.session_id not in moved))
+        passes = {p.id: _pass_fields(p.to_dict()) for p in transaction.get(passes_query)}
+        drivers = sorted(
+            {
+                s.get("driverUid")
+                for s in sessions.values()
+                if s.get("status") == "open" and s.get("driverUid")
+            }
+        )
+        holders = [uid for uid in drivers if has_saved_card(transaction, db, uid)]
+        sources = {
+            "money": {sid: money_of(s) for sid, s in sessions.items() if sid not in moved},
+            "passes": passes,
+            "cardHolders": holders,
         }
-        with_card: set[str] = set()
-        for uid in sorted(drivers):
-            profile = next(iter(transaction.get(db.collection(USERS).document(uid))), None)
-            if profile is not None and profile.exists and profile.get("defaultPaymentMethodId"):
-                with_card.add(uid)
-        index = next(iter(transaction.get(skeleton_ref)), None)
-        shard_doc = next(iter(transaction.get(shard_ref)), None)
-        now = datetime.now(UTC)
-        status = None
-        if sessions or passes:
-            status = build_plate_status(
-                operator_id=operator_id,
-                facility_id=facility_id,
-                plate=plate,
-                skeleton=skeleton,
-                sessions=sessions,
-                passes=passes,
-                grace_minutes=facility.enforcement_grace_minutes,
-                tariff_terms=terms,
-                drivers_with_saved_card=with_card,
-                now=now,
-            )
-        if status is None or not is_relevant(status, now):
-            # Nothing here matters to enforcement any more: no projection is the same answer.
-            transaction.delete(ref)
-            _index_plate(transaction, skeleton_ref, index, operator_id, facility_id, plate, None)
-            _shard_plate(transaction, shard_ref, shard_doc, operator_id, facility_id, shard, plate)
-            return None
-        transaction.set(ref, status.model_dump(by_alias=True))
-        _index_plate(
-            transaction, skeleton_ref, index, operator_id, facility_id, plate, status.expires_at
+        status = project(
+            transaction, db, facility, plate, previous, track, sources, retention, datetime.now(UTC)
         )
-        _shard_plate(
-            transaction,
-            shard_ref,
-            shard_doc,
-            operator_id,
-            facility_id,
-            shard,
-            plate,
-            whitelist_entry(status, now),
-        )
-        return status
+        return status if status is not None and is_relevant(status, datetime.now(UTC)) else None
 
     return run(db.transaction())
+
+
+PASS_FIELDS = ("status", "validFrom", "validUntil", "amount", "currency", "productId")
+
+
+def _pass_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data.get(k) for k in PASS_FIELDS}
 
 
 def _index_plate(
@@ -289,6 +449,8 @@ def mark_pending(db: Client, operator_id: str, facility_id: str, plate: str) -> 
             "rebuildPending": True,
             "pendingSince": datetime.now(UTC),
             "expiresAt": OPEN_ENDED,
+            "keepUntil": OPEN_ENDED,
+            "indexedUntil": OPEN_ENDED,
         },
         merge=True,
     )
@@ -339,7 +501,8 @@ def rebuild_pending(db: Client, limit: int = 500) -> int:
 
 
 def delete_expired(db: Client, now: datetime | None = None, limit: int = 500) -> int:
-    """Delete projections past their expiresAt (they answer as none would); returns how many.
+    """Delete plate documents past their keepUntil: the projection answers as none would and
+    the track is settled (no late event can be applied to it any more); returns how many.
 
     Each goes in a transaction with its skeleton index entry, re-checked inside it: a plate
     seen again in the meantime has been rebuilt with a later expiresAt and is kept.
@@ -347,7 +510,7 @@ def delete_expired(db: Client, now: datetime | None = None, limit: int = 500) ->
     now = now or datetime.now(UTC)
     expired = (
         db.collection(PLATE_STATUS)
-        .where(filter=FieldFilter("expiresAt", "<=", now))
+        .where(filter=FieldFilter("keepUntil", "<=", now))
         .limit(limit)
         .get()
     )
@@ -382,7 +545,7 @@ def _delete_if_expired(db: Client, operator_id: str, facility_id: str, plate: st
         if current is None or not current.exists:
             return False
         data = current.to_dict() or {}
-        until = data.get("expiresAt")
+        until = data.get("keepUntil")
         if until is None or until > datetime.now(UTC) or data.get("rebuildPending"):
             return False
         transaction.delete(ref)

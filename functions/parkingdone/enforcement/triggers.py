@@ -16,19 +16,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from parkingdone.enforcement import store
 from parkingdone.firebase import db
 
-# The fields of a session or pass that a projection depends on.
-SESSION_FIELDS = (
-    "operatorId",
-    "facilityId",
-    "plate",
-    "status",
-    "entry",
-    "exit",
-    "payment",
-    "driverUid",
-    "fee",
-    "plateRaw",
-)
+# The fields of a pass that a projection depends on.
 PASS_FIELDS = (
     "operatorId",
     "facilityId",
@@ -48,10 +36,12 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
     return snapshot.to_dict()
 
 
-def _rebuild_all(keys: set[tuple[str, str, str]], source: str, source_id: str) -> None:
+def _rebuild_all(
+    keys: set[tuple[str, str, str]], source: str, source_id: str, resync: frozenset = frozenset()
+) -> None:
     for operator_id, facility_id, plate in sorted(keys):
         try:
-            store.rebuild(db(), operator_id, facility_id, plate)
+            store.rebuild(db(), operator_id, facility_id, plate, resync=plate in resync)
         except Exception as exc:
             logger.error(
                 "enforcement.rebuild_failed",
@@ -72,9 +62,14 @@ def _rebuild_all(keys: set[tuple[str, str, str]], source: str, source_id: str) -
                 )
 
 
-def on_session_written(session_id: str, before: Any, after: Any) -> None:
-    keys = store.affected_keys(_data(before), _data(after), SESSION_FIELDS)
-    _rebuild_all(keys, "session", session_id)
+def refresh_plates(
+    operator_id: str, facility_id: str, plates: list[tuple[str, bool]], session_id: str
+) -> None:
+    """A session's payment, fee, driver or plate changed: refresh those plates' projections
+    (`resync` for a plate a session was moved to, whose track must take it in)."""
+    keys = {(operator_id, facility_id, plate) for plate, _ in plates}
+    resync = frozenset(plate for plate, again in plates if again)
+    _rebuild_all(keys, "session", session_id, resync)
 
 
 def on_pass_written(pass_id: str, before: Any, after: Any) -> None:

@@ -119,10 +119,11 @@ def _load_facility(db, facility_id: str) -> tenants.Facility:
 def _flapping(db, facility: tenants.Facility, gps: GpsEvent, plate: str) -> float | None:
     """Seconds until the event should be sent again if it is boundary flapping, else None."""
     if gps.action == "exit":
-        snapshot = store.pointer_ref(db, facility.id, plate).get()
-        pointer = store.pointer_from(snapshot)
-        if pointer is not None and pointer.state == "open":
-            since = gps.timestamp - pointer.at
+        track = store.read_track(db, facility.id, plate)
+        stay = track.open_stay()
+        entry = track.event(stay.entry) if stay is not None else None
+        if entry is not None:
+            since = gps.timestamp - entry.at
             if timedelta(0) <= since < FLAP_WINDOW:
                 return (FLAP_WINDOW - since).total_seconds()
         return None

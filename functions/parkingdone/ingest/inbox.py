@@ -21,17 +21,20 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import tenants
+from parkingdone.enforcement import store as projection
 from parkingdone.sessions import machine, store
 
 EVENTS = "events"
 MAX_ATTEMPTS = 5
+# Statuses after which an event is never processed again: applied, or held for review.
+SETTLED = frozenset({"processed", "review"})
 
 
 @dataclass(frozen=True)
 class Result:
     event_id: str
     session_id: str | None
-    status: str  # "processed" | "failed"
+    status: str  # "processed" | "review" | "failed" | "dead_letter"
     outcome: str | None
     replayed: bool = False
 
@@ -111,43 +114,88 @@ def _apply(
     ref = db.collection(EVENTS).document(event.event_id)
     if retry:
         current = ref.get(transaction=transaction)
-        if current.exists and current.get("status") == "processed":
+        if current.exists and current.get("status") in SETTLED:
             return _result_from(event.event_id, current.to_dict(), replayed=True)
-    pointer, uid = store.read_state(
-        transaction, db, facility.id, event.plate, with_owner=event.kind == "entry"
-    )
-    recent = None
-    if machine.needs_recent_exit(event, pointer):
-        window = timedelta(seconds=facility.entry_debounce_seconds)
-        found = store.recent_exit(db, facility.id, event.plate, event.at, window, transaction)
-        recent = found[0] if found else None
-        if recent is None:
-            uid = store.read_owner(transaction, db, event.plate)
+    now = datetime.now(UTC)
+    bound = tenants.late_event_bound(db, facility)
+    if event.at < now - bound:
+        # Far in the past: applying it could open or charge a stay nobody can check.
+        return _hold(transaction, ref, record, retry, now, "older_than_bound")
+    doc, uid = store.read_plate(transaction, db, facility.id, event.plate)
+    track = store.track_from(doc, event.plate)
     ctx = machine.Context(
         operator_id=facility.operator_id,
         facility_id=facility.id,
         driver_uid=uid,
         debounce=timedelta(seconds=facility.entry_debounce_seconds),
         max_stay=timedelta(minutes=facility.max_stay_minutes),
+        retention=bound,
     )
-    decision = machine.decide(event, pointer, ctx, recent)
-    now = datetime.now(UTC)
-    store.apply(transaction, db, facility.id, event.plate, facility.operator_id, decision, now)
+    change = machine.apply(track, event, ctx, now)
+    if change.outcome == machine.Outcome.HELD_FOR_REVIEW:
+        return _hold(transaction, ref, record, retry, now, "before_settled_stays")
+    sources = dict((doc or {}).get("sources") or {})
+    money = dict(sources.get("money") or {})
+    for session_id in change.creates:
+        money[session_id] = {"driverUid": uid, "payment": None, "fee": None}
+    live = {r.session_id for r in change.track.stays}
+    sources["money"] = {sid: m for sid, m in money.items() if sid in live}
+    if uid and event.kind == "entry":
+        # Whether the stay is covered by automatic payment: the driver's saved card, now.
+        holders = set(sources.get("cardHolders") or ())
+        if store.has_saved_card(transaction, db, uid):
+            holders.add(uid)
+        else:
+            holders.discard(uid)
+        sources["cardHolders"] = sorted(holders)
+    store.write_sessions(transaction, db, change, now)
+    projection.project(
+        transaction, db, facility, event.plate, doc, change.track, sources, bound, now
+    )
     document = {
         **record,
         "status": "processed",
-        "outcome": str(decision.outcome),
-        "sessionId": decision.session_id,
+        "outcome": str(change.outcome),
+        "sessionId": change.session_id,
         "processedAt": now,
         "error": None,
     }
+    _write_record(transaction, ref, document, retry)
+    return Result(event.event_id, change.session_id, "processed", str(change.outcome))
+
+
+def _hold(
+    transaction: Transaction,
+    ref: firestore.DocumentReference,
+    record: dict[str, Any],
+    retry: bool,
+    now: datetime,
+    reason: str,
+) -> Result:
+    """Record the event for review without applying it (an operator decides what it means)."""
+    outcome = str(machine.Outcome.HELD_FOR_REVIEW)
+    document = {
+        **record,
+        "status": "review",
+        "reviewReason": reason,
+        "outcome": outcome,
+        "sessionId": None,
+        "processedAt": now,
+        "error": None,
+    }
+    _write_record(transaction, ref, document, retry)
+    return Result(ref.id, None, "review", outcome)
+
+
+def _write_record(
+    transaction: Transaction, ref: firestore.DocumentReference, document: dict, retry: bool
+) -> None:
     if retry:
         document["attempts"] = firestore.Increment(1)
         transaction.set(ref, document, merge=True)
     else:
         document["attempts"] = 1
         transaction.create(ref, document)
-    return Result(event.event_id, decision.session_id, "processed", str(decision.outcome))
 
 
 def _run(
@@ -178,7 +226,7 @@ def process(
     except (gexc.AlreadyExists, gexc.Conflict):
         stored = ref.get()
         data = stored.to_dict() or {}
-        if data.get("status") == "processed":
+        if data.get("status") in SETTLED:
             return _result_from(event.event_id, data, replayed=True)
         # An earlier delivery was recorded as failed: this delivery is its retry.
         return retry(db, facility, event, record)
@@ -211,47 +259,72 @@ def _record_failure(
     exc: Exception,
     log: dict[str, Any],
     replay: bool = False,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> Result:
+    """Record a failed processing (in a transaction: never over a processed record); after
+    `max_attempts` the event becomes a dead letter, left for an operator to replay by hand."""
     error = f"{type(exc).__name__}: {exc}"[:500]
     logger.error("ingest.event_failed", **log, error=error)
-    failure = {
-        **record,
-        "status": "failed",
-        "outcome": None,
-        "sessionId": None,
-        "error": error,
-        "failedAt": datetime.now(UTC),
-        "attempts": firestore.Increment(1),
-    }
-    # merge=True: keeps the first delivery's receivedAt/payload when a retry fails again,
-    # and never turns a processed record back into a failure (checked by the status filter
-    # of the replay, which only picks failed events).
-    stored = ref.get()
-    if stored.exists and stored.get("status") == "processed":
-        return _result_from(ref.id, stored.to_dict(), replayed=True)
-    ref.set(failure, merge=True)
-    return Result(ref.id, None, "failed", None, replayed=replay)
+
+    @firestore.transactional
+    def work(transaction: Transaction) -> Result:
+        stored = ref.get(transaction=transaction)
+        data = stored.to_dict() if stored.exists else {}
+        if data.get("status") in SETTLED:
+            return _result_from(ref.id, data, replayed=True)
+        attempts = int(data.get("attempts", 0)) + 1
+        dead = attempts >= max_attempts
+        failure = {
+            **record,
+            "status": "dead_letter" if dead else "failed",
+            "outcome": None,
+            "sessionId": None,
+            "error": error,
+            "lastError": error,
+            "failedAt": datetime.now(UTC),
+            "attempts": attempts,
+        }
+        if dead:
+            failure["deadLetteredAt"] = datetime.now(UTC)
+        # merge=True keeps the first delivery's receivedAt/payload when a retry fails again.
+        transaction.set(ref, failure, merge=True)
+        return Result(ref.id, None, failure["status"], None, replayed=replay)
+
+    result = work(db.transaction())
+    if result.status == "dead_letter":
+        logger.error("ingest.event_dead_lettered", **log, error=error)
+    return result
 
 
-def failed_events(db: Client, limit: int = 100, operator_id: str | None = None) -> list[Any]:
-    query = db.collection(EVENTS).where(filter=FieldFilter("status", "==", "failed"))
+def failed_events(
+    db: Client,
+    limit: int = 100,
+    operator_id: str | None = None,
+    status: str = "failed",
+) -> list[Any]:
+    """Events to process again, oldest event time first: pairing reads them in time order.
+
+    Only retryable ones ("failed"); dead letters are asked for by name (`status`)."""
+    query = db.collection(EVENTS).where(filter=FieldFilter("status", "==", status))
     if operator_id:
         query = query.where(filter=FieldFilter("operatorId", "==", operator_id))
-    return list(query.limit(limit).get())
+    return list(query.order_by("at").limit(limit).get())
 
 
 def replay_failed(
     db: Client,
     limit: int = 100,
     operator_id: str | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
+    dead_letters: bool = False,
 ) -> list[Result]:
-    """Process every failed inbox event again (replay command and scheduled sweep)."""
+    """Process failed inbox events again, in event-time order (replay command and sweep).
+
+    The sweep replays what is still retryable; an operator replays dead letters by hand
+    (`dead_letters=True`), which gives each of them one more attempt."""
     results = []
-    for snapshot in failed_events(db, limit, operator_id):
+    status = "dead_letter" if dead_letters else "failed"
+    for snapshot in failed_events(db, limit, operator_id, status):
         data = snapshot.to_dict()
-        if data.get("attempts", 0) >= max_attempts:
-            continue
         facility = tenants.find_facility(db, data["operatorId"], data["facilityId"])
         if facility is None:
             logger.warn("ingest.replay_unknown_facility", eventId=snapshot.id)
@@ -259,3 +332,10 @@ def replay_failed(
         event = event_from(snapshot.id, data)
         results.append(retry(db, facility, event, {}))
     return results
+
+
+def count_dead_letters(db: Client, operator_id: str | None = None) -> int:
+    query = db.collection(EVENTS).where(filter=FieldFilter("status", "==", "dead_letter"))
+    if operator_id:
+        query = query.where(filter=FieldFilter("operatorId", "==", operator_id))
+    return int(query.count().get()[0][0].value)

@@ -3,9 +3,8 @@
 - Open sessions longer than their facility's maximum stay are flagged for review (the car
   may have left unseen, or be abandoned). They stay open so that a late real exit still
   closes them; the flag is set once.
-- Exits that waited longer than the maximum stay for their entry stop waiting: the pointer
-  is removed and the anomaly session stays for review.
-- Failed inbox events are processed again (nothing accepted is lost).
+- Failed inbox events are processed again, in event-time order (nothing accepted is lost);
+  those past their attempts are dead letters, counted here and replayed by hand.
 - Retryable failed evidence copies are attempted again.
 
 Each step is a plain function of (db, now) so tests call it directly.
@@ -32,8 +31,8 @@ BATCH = 200
 @dataclass
 class SweepReport:
     flagged: list[str] = field(default_factory=list)
-    expired_pointers: list[str] = field(default_factory=list)
     replayed: int = 0
+    dead_letters: int = 0
     evidence_retried: int = 0
 
 
@@ -74,24 +73,6 @@ def flag_overstays(db: Client, now: datetime) -> list[str]:
     return flagged
 
 
-def expire_waiting_exits(db: Client, now: datetime) -> list[str]:
-    expired: list[str] = []
-    for facility in _facilities(db):
-        cutoff = now - timedelta(minutes=facility.max_stay_minutes)
-        query = (
-            db.collection(store.OPEN_SESSIONS)
-            .where(filter=FieldFilter("facilityId", "==", facility.id))
-            .where(filter=FieldFilter("state", "==", "awaiting_entry"))
-            .where(filter=FieldFilter("at", "<", cutoff))
-            .limit(BATCH)
-        )
-        for snapshot in query.get():
-            # Only if still the same waiting exit: an event may have replaced it meanwhile.
-            snapshot.reference.delete(option=db.write_option(last_update_time=snapshot.update_time))
-            expired.append(snapshot.id)
-    return expired
-
-
 def retry_evidence(db: Client) -> int:
     """Copy again the images whose copy failed for a passing reason (marked evidenceRetry)."""
     done = 0
@@ -109,14 +90,14 @@ def run(db: Client, now: datetime | None = None) -> SweepReport:
     now = now or datetime.now(UTC)
     report = SweepReport()
     report.flagged = flag_overstays(db, now)
-    report.expired_pointers = expire_waiting_exits(db, now)
     report.replayed = sum(1 for r in inbox.replay_failed(db) if r.status == "processed")
+    report.dead_letters = inbox.count_dead_letters(db)
     report.evidence_retried = retry_evidence(db)
     logger.info(
         "sessions.sweep_done",
         flagged=len(report.flagged),
-        expiredPointers=len(report.expired_pointers),
         replayed=report.replayed,
+        deadLetters=report.dead_letters,
         evidenceRetried=report.evidence_retried,
     )
     return report

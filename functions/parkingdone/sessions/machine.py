@@ -1,30 +1,35 @@
-"""The parking-session state machine: pure, no I/O.
+"""The parking-session rules: pure, no I/O.
 
-Given one entry or exit event and the plate's pointer at the facility (the open session, or
-an exit still waiting for its late entry), `decide` says what to write. The store reads the
-pointer, calls `decide` and applies the decision in one transaction, so every real-world
-case below is a plain function test:
+A plate's sessions at a facility are what its events say when read in time order, whatever
+order they arrived in. The plate's recent events are kept in a `Track` (stored on the plate's
+document at the facility, see sessions/store.py); each new event is added to it and the whole
+track is paired again (`pair`), so a camera that delivers its backlog late re-pairs exactly
+the stays it affects. `apply` turns the difference between the old and the new pairing into
+session writes, keeping session ids stable (a stay keeps the id of the session that already
+held its entry, else its exit), so the real-world cases are plain function tests:
 
 - a duplicate camera read within the facility's debounce window changes nothing;
-- a second entry while a session is open closes the old one as "missing_exit" (flagged for
-  review, never charged as one giant stay) and opens a new one;
-- an exit without any entry is an "anomaly" session for review, and waits for its entry:
-- an entry delivered after its exit (out of order) completes that session, which becomes
-  "closed" like any normal stay;
-- an entry or exit older than the open session belongs to an earlier visit and is recorded
-  apart, flagged, without disturbing the open session.
+- a second entry while a stay is open ends the old one as "missing_exit" (for review, never
+  charged as one giant stay) and opens a new one;
+- an exit without an entry before it is an "anomaly" for review, until its entry arrives;
+- an exit closes the latest entry before it: the stay is "closed" and charged;
+- a stay no longer produced by the pairing (its events now belong to another stay) becomes
+  "superseded", pointing at the stay that took its events over.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 EventKind = Literal["entry", "exit"]
 Source = Literal["anpr", "gps"]
-PointerState = Literal["open", "awaiting_entry"]
+
+# How many stays a plate's track keeps at a facility; older complete stays are settled.
+MAX_TRACKED_STAYS = 20
 
 
 class Status(StrEnum):
@@ -32,6 +37,7 @@ class Status(StrEnum):
     CLOSED = "closed"
     MISSING_EXIT = "missing_exit"
     ANOMALY = "anomaly"
+    SUPERSEDED = "superseded"
 
 
 class Outcome(StrEnum):
@@ -44,7 +50,10 @@ class Outcome(StrEnum):
     EXIT_WITHOUT_ENTRY = "exit_without_entry"
     LATE_ENTRY_MATCHED = "late_entry_matched"
     LATE_ENTRY_UNMATCHED = "late_entry_unmatched"
-    LATE_EXIT_UNMATCHED = "late_exit_unmatched"
+    # A late event changed stays other than its own: they were paired again.
+    REPAIRED = "sessions_repaired"
+    # Older than what the track still holds (or than the operator's bound): kept for review.
+    HELD_FOR_REVIEW = "held_for_review"
 
 
 class Flag(StrEnum):
@@ -54,6 +63,12 @@ class Flag(StrEnum):
     LATE_EVENT = "late_event"
     OVER_MAX_STAY = "over_max_stay"
     MAX_STAY_EXCEEDED = "max_stay_exceeded"
+
+
+# Flags the pairing decides; others (the max-stay sweep's) are kept as they are.
+PAIRING_FLAGS = frozenset(
+    {Flag.MISSING_EXIT, Flag.EXIT_WITHOUT_ENTRY, Flag.OUT_OF_ORDER, Flag.OVER_MAX_STAY}
+)
 
 
 @dataclass(frozen=True)
@@ -71,17 +86,82 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Pointer:
-    """openSessions/{facilityId}__{plate}: what an event of this plate needs, in one read.
+class Tracked:
+    """An event as the plate's track keeps it; `seq` is its arrival order in the track."""
 
-    state "open": `session_id` is the open session, `at` its entry time.
-    state "awaiting_entry": `session_id` is an exit-only anomaly, `at` its exit time.
-    """
+    event: Event
+    seq: int
+
+    @property
+    def id(self) -> str:
+        return self.event.event_id
+
+    @property
+    def at(self) -> datetime:
+        return self.event.at
+
+    @property
+    def kind(self) -> EventKind:
+        return self.event.kind
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One stay as the time-ordered pairing sees it."""
+
+    entry: Tracked | None
+    exit: Tracked | None
+    status: Status
+    flags: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+
+    @property
+    def first(self) -> Tracked:
+        first = self.entry or self.exit
+        assert first is not None  # a stay always has at least one event
+        return first
+
+    @property
+    def last(self) -> Tracked:
+        last = self.exit or self.entry
+        assert last is not None
+        return last
+
+    def event_ids(self) -> set[str]:
+        ids = {e.id for e in (self.entry, self.exit) if e is not None}
+        return ids | set(self.duplicates)
+
+
+@dataclass(frozen=True)
+class StayRecord:
+    """A stay as the track stores it: its session and the ids of its events."""
 
     session_id: str
-    state: PointerState
-    at: datetime
-    event_id: str
+    entry: str | None
+    exit: str | None
+    status: Status
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Track:
+    """The plate's recent events at one facility and the stays they were last paired into."""
+
+    events: tuple[Tracked, ...] = ()
+    stays: tuple[StayRecord, ...] = ()
+    seq: int = 0
+    # Events at or before this instant were settled and dropped: a later one is for review.
+    horizon: datetime | None = None
+    # Session ids that were superseded and must not be given to a new stay.
+    retired: tuple[str, ...] = ()
+
+    def open_stay(self) -> StayRecord | None:
+        return next((s for s in self.stays if s.status == Status.OPEN), None)
+
+    def event(self, event_id: str | None) -> Tracked | None:
+        if event_id is None:
+            return None
+        return next((e for e in self.events if e.id == event_id), None)
 
 
 @dataclass(frozen=True)
@@ -91,32 +171,30 @@ class Context:
     driver_uid: str | None
     debounce: timedelta
     max_stay: timedelta
+    # How long complete stays stay in the track (and events may still arrive for them).
+    retention: timedelta = timedelta(days=7)
 
 
 @dataclass
-class SessionUpdate:
-    session_id: str
-    fields: dict[str, Any]
-    add_flags: list[str] = field(default_factory=list)
+class Change:
+    """What one event does: the new track, and the session writes it takes."""
 
-
-@dataclass
-class Decision:
     outcome: Outcome
     session_id: str | None
-    # A new session document (without createdAt/updatedAt, which the store stamps).
-    create: dict[str, Any] | None = None
-    updates: list[SessionUpdate] = field(default_factory=list)
-    # "keep" leaves the pointer as it is; None deletes it.
-    pointer: Pointer | Literal["keep"] | None = "keep"
+    track: Track
+    creates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Sessions whose entry, exit or status changed after they were closed (money may need a
+    # correction), superseded ones included.
+    corrections: set[str] = field(default_factory=set)
 
     @property
     def changes_anything(self) -> bool:
-        return self.create is not None or bool(self.updates) or self.pointer != "keep"
+        return bool(self.creates or self.updates) or self.outcome != Outcome.HELD_FOR_REVIEW
 
 
 def session_id_for(event: Event) -> str:
-    """A session is named after the event that created it, so a retry cannot make two."""
+    """A session is named after an event of it, so a retry cannot make two."""
     return f"s_{event.event_id}"
 
 
@@ -125,176 +203,252 @@ def mark(event: Event) -> dict[str, Any]:
     return {"at": event.at, "imageUrl": event.image_url, "eventId": event.event_id}
 
 
-def new_session(
-    event: Event,
-    ctx: Context,
-    status: Status,
-    flags: list[str] | None = None,
-) -> dict[str, Any]:
-    is_entry = event.kind == "entry"
-    flags = flags or []
+def order_key(tracked: Tracked) -> tuple[datetime, int, str]:
+    # At the same instant an entry comes before an exit: a zero-length stay, not an anomaly.
+    return (tracked.at, 0 if tracked.kind == "entry" else 1, tracked.id)
+
+
+def pair(events: Iterable[Tracked], debounce: timedelta, max_stay: timedelta) -> list[Stay]:
+    """The stays `events` make when read in time order; arrival order only sets flags."""
+    stays: list[Stay] = []
+    open_entry: Tracked | None = None
+    open_dups: list[str] = []
+
+    def close_open(status: Status, exit_: Tracked | None = None) -> None:
+        assert open_entry is not None
+        flags: list[str] = []
+        if status == Status.MISSING_EXIT:
+            flags.append(Flag.MISSING_EXIT)
+        if exit_ is not None:
+            if exit_.seq < open_entry.seq:
+                flags.append(Flag.OUT_OF_ORDER)
+            if exit_.at - open_entry.at > max_stay:
+                flags.append(Flag.OVER_MAX_STAY)
+        stays.append(Stay(open_entry, exit_, status, tuple(flags), tuple(open_dups)))
+
+    for tracked in sorted(events, key=order_key):
+        if tracked.kind == "entry":
+            if open_entry is not None and tracked.at - open_entry.at <= debounce:
+                open_dups.append(tracked.id)
+                continue
+            if open_entry is not None:
+                # The vehicle came in again, so it left unseen.
+                close_open(Status.MISSING_EXIT)
+            open_entry, open_dups = tracked, []
+            continue
+        if open_entry is not None:
+            close_open(Status.CLOSED, tracked)
+            open_entry, open_dups = None, []
+            continue
+        last = stays[-1] if stays else None
+        if last is not None and last.exit is not None and tracked.at - last.exit.at <= debounce:
+            stays[-1] = replace(last, duplicates=(*last.duplicates, tracked.id))
+            continue
+        stays.append(Stay(None, tracked, Status.ANOMALY, (Flag.EXIT_WITHOUT_ENTRY,)))
+    if open_entry is not None:
+        stays.append(Stay(open_entry, None, Status.OPEN, (), tuple(open_dups)))
+    return stays
+
+
+def _assign_ids(
+    stays: Sequence[Stay], previous: Sequence[StayRecord], retired: set[str]
+) -> list[str]:
+    """A session id per stay: the previous session holding its entry, else its exit, else new."""
+    by_event: dict[str, str] = {}
+    for record in previous:
+        for event_id in (record.entry, record.exit):
+            if event_id is not None:
+                by_event.setdefault(event_id, record.session_id)
+    taken: set[str] = set()
+    ids: list[str] = []
+    # Entries claim first, so a stay whose exit moved to another keeps its id.
+    for pass_kind in ("entry", "exit"):
+        for index, stay in enumerate(stays):
+            if len(ids) > index and ids[index]:
+                continue
+            if len(ids) <= index:
+                ids.extend([""] * (index + 1 - len(ids)))
+            tracked = stay.entry if pass_kind == "entry" else stay.exit
+            candidate = by_event.get(tracked.id) if tracked is not None else None
+            if candidate is not None and candidate not in taken:
+                ids[index] = candidate
+                taken.add(candidate)
+    used = {r.session_id for r in previous} | retired
+    for index, stay in enumerate(stays):
+        if ids[index]:
+            continue
+        base = session_id_for(stay.first.event)
+        candidate, n = base, 1
+        while candidate in used or candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        ids[index] = candidate
+        taken.add(candidate)
+    return ids
+
+
+def _trim(stays: list[Stay], ids: list[str], now: datetime, ctx: Context) -> int:
+    """How many leading stays are settled: complete, and older than the retention or the cap."""
+    cut = 0
+    for index, stay in enumerate(stays):
+        over_cap = len(stays) - index > MAX_TRACKED_STAYS
+        old = stay.last.at < now - ctx.retention - ctx.debounce
+        if stay.status == Status.OPEN or not (over_cap or old):
+            break
+        cut = index + 1
+    return cut
+
+
+def session_document(stay: Stay, ctx: Context) -> dict[str, Any]:
+    """A new session document (without createdAt/updatedAt, which the store stamps)."""
+    first = stay.first.event
     return {
         "operatorId": ctx.operator_id,
         "facilityId": ctx.facility_id,
-        "plate": event.plate,
-        "plateRaw": event.plate_raw,
-        "country": event.country,
-        "source": event.source,
-        "status": str(status),
-        "entry": mark(event) if is_entry else None,
-        "exit": None if is_entry else mark(event),
+        "plate": first.plate,
+        "plateRaw": first.plate_raw,
+        "country": first.country,
+        "source": first.source,
+        "status": str(stay.status),
+        "entry": mark(stay.entry.event) if stay.entry else None,
+        "exit": mark(stay.exit.event) if stay.exit else None,
         "driverUid": ctx.driver_uid,
-        "reviewRequired": status in (Status.MISSING_EXIT, Status.ANOMALY),
-        "flags": [str(f) for f in flags],
+        "reviewRequired": stay.status in (Status.MISSING_EXIT, Status.ANOMALY),
+        "flags": [str(f) for f in stay.flags],
         "fee": None,
         "payment": None,
         "evidence": [],
     }
 
 
-def needs_recent_exit(event: Event, pointer: Pointer | None) -> bool:
-    """An exit with no pointer may be a second camera read of an exit just recorded."""
-    return event.kind == "exit" and pointer is None
+def _fields_changed(stay: Stay, record: StayRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    entry_id = stay.entry.id if stay.entry else None
+    exit_id = stay.exit.id if stay.exit else None
+    if entry_id != record.entry:
+        fields["entry"] = mark(stay.entry.event) if stay.entry else None
+    if exit_id != record.exit:
+        fields["exit"] = mark(stay.exit.event) if stay.exit else None
+    if stay.status != record.status:
+        fields["status"] = str(stay.status)
+        fields["reviewRequired"] = stay.status in (Status.MISSING_EXIT, Status.ANOMALY)
+    if tuple(stay.flags) != tuple(record.flags):
+        fields["pairingFlags"] = (list(record.flags), [str(f) for f in stay.flags])
+    return fields
 
 
-def decide(
+def apply(track: Track, event: Event, ctx: Context, now: datetime) -> Change:
+    """Add `event` to the plate's track and say which sessions change, and how."""
+    if any(t.id == event.event_id for t in track.events):
+        stay = next((s for s in track.stays if event.event_id in (s.entry, s.exit)), None)
+        kind = Outcome.DUPLICATE_ENTRY if event.kind == "entry" else Outcome.DUPLICATE_EXIT
+        return Change(kind, stay.session_id if stay else None, track)
+    if track.horizon is not None and event.at <= track.horizon:
+        return Change(Outcome.HELD_FOR_REVIEW, None, track)
+
+    tracked = Tracked(event, track.seq + 1)
+    events = [*track.events, tracked]
+    stays = pair(events, ctx.debounce, ctx.max_stay)
+    ids = _assign_ids(stays, track.stays, set(track.retired))
+    previous = {r.session_id: r for r in track.stays}
+    change = Change(Outcome.REPAIRED, None, track)
+    own_index = next(i for i, s in enumerate(stays) if event.event_id in s.event_ids())
+    own_stay, own_id = stays[own_index], ids[own_index]
+
+    for stay, session_id in zip(stays, ids, strict=True):
+        record = previous.get(session_id)
+        if record is None:
+            change.creates[session_id] = session_document(stay, ctx)
+            continue
+        fields = _fields_changed(stay, record)
+        if fields:
+            change.updates[session_id] = fields
+            material = fields.keys() & {"entry", "exit", "status"}
+            if material and record.status == Status.CLOSED:
+                change.corrections.add(session_id)
+    kept = set(ids)
+    retired = list(track.retired)
+    for session_id, record in previous.items():
+        if session_id in kept:
+            continue
+        # Its events now belong to other stays: the one holding its first event takes over.
+        heir = next(
+            (ids[i] for i, s in enumerate(stays) if (record.entry or record.exit) in s.event_ids()),
+            None,
+        )
+        change.updates[session_id] = {
+            "status": str(Status.SUPERSEDED),
+            "supersededBy": heir,
+            "reviewRequired": False,
+        }
+        if record.status == Status.CLOSED:
+            change.corrections.add(session_id)
+        retired.append(session_id)
+
+    change.session_id = own_id
+    change.outcome = _outcome(event, own_stay, own_id, previous, change)
+
+    cut = _trim(stays, ids, now, ctx)
+    horizon = track.horizon
+    if cut:
+        settled_events = {e for s in stays[:cut] for e in s.event_ids()}
+        settled_at = max(t.at for t in events if t.id in settled_events)
+        horizon = settled_at if horizon is None else max(horizon, settled_at)
+        events = [t for t in events if t.id not in settled_events]
+        retired = [r for r in retired if r not in set(ids[:cut])]
+    records = tuple(
+        StayRecord(
+            session_id=session_id,
+            entry=stay.entry.id if stay.entry else None,
+            exit=stay.exit.id if stay.exit else None,
+            status=stay.status,
+            flags=tuple(str(f) for f in stay.flags),
+        )
+        for stay, session_id in list(zip(stays, ids, strict=True))[cut:]
+    )
+    change.track = Track(
+        events=tuple(sorted(events, key=order_key)),
+        stays=records,
+        seq=tracked.seq,
+        horizon=horizon,
+        retired=tuple(retired[-MAX_TRACKED_STAYS:]),
+    )
+    return change
+
+
+def _outcome(
     event: Event,
-    pointer: Pointer | None,
-    ctx: Context,
-    recent_exit_session: str | None = None,
-) -> Decision:
-    """What `event` does to the plate's sessions at this facility.
-
-    `recent_exit_session`: for an exit without a pointer, the id of a session whose exit lies
-    within the debounce window of this one (found by the store), if any.
-    """
-    if event.kind == "entry":
-        return _entry(event, pointer, ctx)
-    return _exit(event, pointer, ctx, recent_exit_session)
-
-
-def _open(event: Event, ctx: Context, outcome: Outcome = Outcome.OPENED) -> Decision:
-    session_id = session_id_for(event)
-    return Decision(
-        outcome=outcome,
-        session_id=session_id,
-        create=new_session(event, ctx, Status.OPEN),
-        pointer=Pointer(session_id, "open", event.at, event.event_id),
-    )
-
-
-def _entry(event: Event, pointer: Pointer | None, ctx: Context) -> Decision:
-    if pointer is None:
-        return _open(event, ctx)
-
-    if pointer.state == "open":
-        if abs(event.at - pointer.at) <= ctx.debounce:
-            return Decision(Outcome.DUPLICATE_ENTRY, pointer.session_id)
-        if event.at > pointer.at:
-            # The vehicle came in again, so it left unseen: the old stay ends as missing_exit.
-            decision = _open(event, ctx, Outcome.REOPENED_AFTER_MISSING_EXIT)
-            decision.updates.append(
-                SessionUpdate(
-                    pointer.session_id,
-                    {"status": str(Status.MISSING_EXIT), "reviewRequired": True},
-                    add_flags=[Flag.MISSING_EXIT],
-                )
-            )
-            return decision
-        # Older than the open session: an earlier visit whose exit we never saw.
-        session_id = session_id_for(event)
-        return Decision(
-            Outcome.LATE_ENTRY_UNMATCHED,
-            session_id,
-            create=new_session(
-                event, ctx, Status.MISSING_EXIT, [Flag.LATE_EVENT, Flag.MISSING_EXIT]
-            ),
-        )
-
-    # An exit arrived first and waits for its entry.
-    exit_at = pointer.at
-    if event.at <= exit_at and exit_at - event.at <= ctx.max_stay:
-        # The entry of that exit, delivered late: the stay is complete and normal.
-        return Decision(
-            Outcome.LATE_ENTRY_MATCHED,
-            pointer.session_id,
-            updates=[
-                SessionUpdate(
-                    pointer.session_id,
-                    {
-                        "status": str(Status.CLOSED),
-                        "entry": mark(event),
-                        "reviewRequired": False,
-                        # An exit-only session carries just exit_without_entry, now resolved.
-                        "flags": [str(Flag.OUT_OF_ORDER)],
-                    },
-                )
-            ],
-            pointer=None,
-        )
-    if event.at > exit_at:
-        # A new visit; the unmatched exit stays an anomaly for review.
-        return _open(event, ctx)
-    session_id = session_id_for(event)
-    return Decision(
-        Outcome.LATE_ENTRY_UNMATCHED,
-        session_id,
-        create=new_session(event, ctx, Status.MISSING_EXIT, [Flag.LATE_EVENT, Flag.MISSING_EXIT]),
-    )
-
-
-def _exit_only(event: Event, ctx: Context, outcome: Outcome, pointer: Any) -> Decision:
-    session_id = session_id_for(event)
-    return Decision(
-        outcome,
-        session_id,
-        create=new_session(event, ctx, Status.ANOMALY, [Flag.EXIT_WITHOUT_ENTRY]),
-        pointer=pointer,
-    )
-
-
-def _exit(
-    event: Event, pointer: Pointer | None, ctx: Context, recent_exit_session: str | None
-) -> Decision:
-    if pointer is None:
-        if recent_exit_session is not None:
-            return Decision(Outcome.DUPLICATE_EXIT, recent_exit_session)
-        session_id = session_id_for(event)
-        return _exit_only(
-            event,
-            ctx,
-            Outcome.EXIT_WITHOUT_ENTRY,
-            Pointer(session_id, "awaiting_entry", event.at, event.event_id),
-        )
-
-    if pointer.state == "awaiting_entry":
-        if abs(event.at - pointer.at) <= ctx.debounce:
-            return Decision(Outcome.DUPLICATE_EXIT, pointer.session_id)
-        session_id = session_id_for(event)
-        # The newest unmatched exit is the one a late entry most likely belongs to.
-        newer = event.at > pointer.at
-        return _exit_only(
-            event,
-            ctx,
-            Outcome.EXIT_WITHOUT_ENTRY,
-            Pointer(session_id, "awaiting_entry", event.at, event.event_id) if newer else "keep",
-        )
-
-    entry_at = pointer.at
-    # A few seconds of clock skew between entry and exit cameras still closes the stay.
-    if event.at >= entry_at - ctx.debounce:
-        flags = [Flag.OVER_MAX_STAY] if event.at - entry_at > ctx.max_stay else []
-        return Decision(
-            Outcome.CLOSED,
-            pointer.session_id,
-            updates=[
-                SessionUpdate(
-                    pointer.session_id,
-                    {"status": str(Status.CLOSED), "exit": mark(event)},
-                    add_flags=flags,
-                )
-            ],
-            pointer=None,
-        )
-    # Older than the open session's entry: the exit of an earlier visit.
-    return _exit_only(event, ctx, Outcome.LATE_EXIT_UNMATCHED, "keep")
+    stay: Stay,
+    session_id: str,
+    previous: dict[str, StayRecord],
+    change: Change,
+) -> Outcome:
+    if event.event_id in stay.duplicates:
+        return Outcome.DUPLICATE_ENTRY if event.kind == "entry" else Outcome.DUPLICATE_EXIT
+    others_changed = any(
+        sid != session_id and (fields.keys() & {"entry", "exit", "status"})
+        for sid, fields in change.updates.items()
+    ) or any(sid != session_id for sid in change.creates)
+    before = previous.get(session_id)
+    if event.kind == "exit":
+        if stay.status == Status.ANOMALY and not others_changed:
+            return Outcome.EXIT_WITHOUT_ENTRY
+        if stay.status == Status.CLOSED and before is not None and before.status == Status.OPEN:
+            return Outcome.CLOSED if not others_changed else Outcome.REPAIRED
+        return Outcome.REPAIRED
+    if stay.status == Status.OPEN and before is None:
+        if not others_changed:
+            return Outcome.OPENED
+        replaced = [
+            sid
+            for sid, fields in change.updates.items()
+            if fields.get("status") == Status.MISSING_EXIT and previous[sid].status == Status.OPEN
+        ]
+        if replaced and len(change.updates) == 1:
+            return Outcome.REOPENED_AFTER_MISSING_EXIT
+        return Outcome.REPAIRED
+    if stay.status == Status.CLOSED and before is not None and before.status == Status.ANOMALY:
+        return Outcome.LATE_ENTRY_MATCHED if not others_changed else Outcome.REPAIRED
+    if stay.status == Status.MISSING_EXIT and before is None and not others_changed:
+        return Outcome.LATE_ENTRY_UNMATCHED
+    return Outcome.REPAIRED

@@ -1,9 +1,15 @@
-"""Sessions in Firestore: the pointer read and the decision's writes, inside a transaction.
+"""Sessions in Firestore: the plate's track and the session writes of a pairing, in a transaction.
 
-Cost of an event (the webhook's budget is at most 3 reads and 3 writes):
-- entry: reads pointer + plateOwners (one batch get); writes inbox event + session + pointer.
-- exit: reads pointer; writes inbox event + session + pointer delete.
-Rare paths (exit without entry, a second entry over an open session) cost one or two more.
+The track of a plate at a facility (its recent events in time order and the stays they pair
+into, `machine.Track`) lives on the plate's document `plateStatus/{facilityId}__{plate}`, beside
+the enforcement projection that the same transaction rewrites (enforcement/store.py). So one
+read gives an event everything it needs, and an officer's check made right after the
+acknowledgement already sees the stay.
+
+Cost of an entry at the webhook: reads the plate's document and plateOwners (one batch get),
+plus the driver's profile when the plate is registered; writes the inbox event, the session,
+the plate's document, and the look-alike index or a whitelist shard when the plate's entry
+there changes.
 """
 
 from __future__ import annotations
@@ -15,57 +21,171 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone.sessions.machine import Decision, Pointer
+from parkingdone.sessions.machine import (
+    PAIRING_FLAGS,
+    Change,
+    Event,
+    Status,
+    StayRecord,
+    Track,
+    Tracked,
+    order_key,
+)
 
 SESSIONS = "sessions"
-OPEN_SESSIONS = "openSessions"
 PLATE_OWNERS = "plateOwners"
+# The plate's document at a facility: its track and its enforcement projection.
+PLATE_STATUS = "plateStatus"
+USERS = "users"
 
 
-def pointer_id(facility_id: str, plate: str) -> str:
+def plate_doc_id(facility_id: str, plate: str) -> str:
     return f"{facility_id}__{plate}"
 
 
-def pointer_ref(db: Client, facility_id: str, plate: str) -> firestore.DocumentReference:
-    return db.collection(OPEN_SESSIONS).document(pointer_id(facility_id, plate))
+def plate_ref(db: Client, facility_id: str, plate: str) -> firestore.DocumentReference:
+    return db.collection(PLATE_STATUS).document(plate_doc_id(facility_id, plate))
 
 
 def session_ref(db: Client, session_id: str) -> firestore.DocumentReference:
     return db.collection(SESSIONS).document(session_id)
 
 
-def pointer_from(snapshot: Any) -> Pointer | None:
-    if snapshot is None or not snapshot.exists:
-        return None
-    data = snapshot.to_dict()
-    return Pointer(
-        session_id=data["sessionId"],
-        state=data.get("state", "open"),
-        at=data["at"],
-        event_id=data.get("eventId", ""),
+# --- The track as stored -------------------------------------------------------------------
+
+
+def track_from(doc: dict[str, Any] | None, plate: str) -> Track:
+    stored = (doc or {}).get("track") or {}
+    events = tuple(
+        Tracked(
+            Event(
+                kind=e["kind"],
+                at=e["at"],
+                plate=plate,
+                plate_raw=e.get("plateRaw") or plate,
+                event_id=e["id"],
+                source=e.get("source", "anpr"),
+                country=e.get("country"),
+                image_url=e.get("imageUrl"),
+            ),
+            int(e.get("seq", 0)),
+        )
+        for e in stored.get("events") or []
+    )
+    stays = tuple(
+        StayRecord(
+            session_id=s["sessionId"],
+            entry=s.get("entry"),
+            exit=s.get("exit"),
+            status=Status(s["status"]),
+            flags=tuple(s.get("flags") or ()),
+        )
+        for s in stored.get("stays") or []
+    )
+    return Track(
+        events=events,
+        stays=stays,
+        seq=int(stored.get("seq", 0)),
+        horizon=stored.get("horizon"),
+        retired=tuple(stored.get("retired") or ()),
     )
 
 
-def read_state(
-    transaction: Transaction, db: Client, facility_id: str, plate: str, with_owner: bool
-) -> tuple[Pointer | None, str | None]:
-    """The plate's pointer and, when asked, its registered driver's uid: one batch read."""
-    refs = [pointer_ref(db, facility_id, plate)]
-    if with_owner:
-        refs.append(db.collection(PLATE_OWNERS).document(plate))
-    snapshots = {s.reference.path: s for s in transaction.get_all(refs)}
-    pointer = pointer_from(snapshots.get(refs[0].path))
-    uid = None
-    if with_owner:
-        owner = snapshots.get(refs[1].path)
-        if owner is not None and owner.exists:
-            uid = (owner.to_dict() or {}).get("uid")
-    return pointer, uid
+def track_document(track: Track) -> dict[str, Any]:
+    return {
+        "seq": track.seq,
+        "horizon": track.horizon,
+        "retired": list(track.retired),
+        "events": [
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "at": t.at,
+                "seq": t.seq,
+                "plateRaw": t.event.plate_raw,
+                "imageUrl": t.event.image_url,
+                "source": t.event.source,
+                "country": t.event.country,
+            }
+            for t in track.events
+        ],
+        "stays": [
+            {
+                "sessionId": s.session_id,
+                "entry": s.entry,
+                "exit": s.exit,
+                "status": str(s.status),
+                "flags": list(s.flags),
+            }
+            for s in track.stays
+        ],
+    }
 
 
-def read_owner(transaction: Transaction, db: Client, plate: str) -> str | None:
-    snapshot = next(iter(transaction.get_all([db.collection(PLATE_OWNERS).document(plate)])))
-    return (snapshot.to_dict() or {}).get("uid") if snapshot.exists else None
+def track_from_sessions(sessions: list[tuple[str, dict[str, Any]]], plate: str) -> Track:
+    """A track rebuilt from session documents (a plate with no stored track, or a resync)."""
+    events: list[Tracked] = []
+    stays: list[StayRecord] = []
+    seq = 0
+    live = [(sid, s) for sid, s in sessions if s.get("status") != Status.SUPERSEDED]
+    for sid, session in sorted(live, key=lambda p: _first_at(p[1])):
+        ids: dict[str, str | None] = {"entry": None, "exit": None}
+        for kind in ("entry", "exit"):
+            mark = session.get(kind)
+            if not mark or not mark.get("at"):
+                continue
+            seq += 1
+            event_id = mark.get("eventId") or f"{sid}:{kind}"
+            ids[kind] = event_id
+            events.append(
+                Tracked(
+                    Event(
+                        kind=kind,  # type: ignore[arg-type]
+                        at=mark["at"],
+                        plate=plate,
+                        plate_raw=session.get("plateRaw") or plate,
+                        event_id=event_id,
+                        source=session.get("source", "anpr"),
+                        country=session.get("country"),
+                        image_url=mark.get("imageUrl"),
+                    ),
+                    seq,
+                )
+            )
+        flags = tuple(f for f in session.get("flags") or () if f in PAIRING_FLAGS)
+        stays.append(StayRecord(sid, ids["entry"], ids["exit"], Status(session["status"]), flags))
+    return Track(events=tuple(sorted(events, key=order_key)), stays=tuple(stays), seq=seq)
+
+
+def _first_at(session: dict[str, Any]) -> datetime:
+    return ((session.get("entry") or session.get("exit")) or {})["at"]
+
+
+# --- Reads ---------------------------------------------------------------------------------
+
+
+def read_plate(
+    transaction: Transaction, db: Client, facility_id: str, plate: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The plate's document at the facility and its registered driver's uid: one batch get."""
+    doc_ref = plate_ref(db, facility_id, plate)
+    owner_ref = db.collection(PLATE_OWNERS).document(plate)
+    found = {s.reference.path: s for s in transaction.get_all([doc_ref, owner_ref])}
+    doc = found.get(doc_ref.path)
+    owner = found.get(owner_ref.path)
+    uid = (owner.to_dict() or {}).get("uid") if owner is not None and owner.exists else None
+    return (doc.to_dict() if doc is not None and doc.exists else None), uid
+
+
+def has_saved_card(transaction: Transaction | None, db: Client, uid: str) -> bool:
+    ref = db.collection(USERS).document(uid)
+    snapshot = next(iter(transaction.get_all([ref]))) if transaction else ref.get()
+    return bool(snapshot.exists and (snapshot.to_dict() or {}).get("defaultPaymentMethodId"))
+
+
+def read_track(db: Client, facility_id: str, plate: str) -> Track:
+    snapshot = plate_ref(db, facility_id, plate).get()
+    return track_from(snapshot.to_dict() if snapshot.exists else None, plate)
 
 
 def recent_exit(
@@ -74,7 +194,6 @@ def recent_exit(
     plate: str,
     at: datetime,
     window: timedelta,
-    transaction: Transaction | None = None,
 ) -> tuple[str, datetime] | None:
     """(id, exit time) of a session of this plate here whose exit is within `window` of `at`."""
     query = (
@@ -85,49 +204,29 @@ def recent_exit(
         .where(filter=FieldFilter("exit.at", "<=", at + window))
         .limit(1)
     )
-    for snapshot in query.get(transaction=transaction):
+    for snapshot in query.get():
         return snapshot.id, snapshot.get("exit.at")
     return None
 
 
-def apply(
-    transaction: Transaction,
-    db: Client,
-    facility_id: str,
-    plate: str,
-    operator_id: str,
-    decision: Decision,
-    now: datetime,
-) -> None:
-    """Queue the decision's writes on the transaction."""
-    if decision.create is not None and decision.session_id is not None:
+# --- Writes --------------------------------------------------------------------------------
+
+
+def write_sessions(transaction: Transaction, db: Client, change: Change, now: datetime) -> None:
+    """Queue the session writes of a pairing change on the transaction."""
+    for session_id, document in change.creates.items():
         transaction.create(
-            session_ref(db, decision.session_id),
-            {**decision.create, "createdAt": now, "updatedAt": now},
+            session_ref(db, session_id), {**document, "createdAt": now, "updatedAt": now}
         )
-    for update in decision.updates:
-        fields: dict[str, Any] = {**update.fields, "updatedAt": now}
-        if update.add_flags:
-            # A union keeps flags others set (e.g. the max-stay job) without a read.
-            fields["flags"] = firestore.ArrayUnion([str(f) for f in update.add_flags])
-        transaction.update(session_ref(db, update.session_id), fields)
-    if decision.pointer == "keep":
-        return
-    ref = pointer_ref(db, facility_id, plate)
-    if decision.pointer is None:
-        transaction.delete(ref)
-        return
-    pointer: Pointer = decision.pointer
-    transaction.set(
-        ref,
-        {
-            "operatorId": operator_id,
-            "facilityId": facility_id,
-            "plate": plate,
-            "sessionId": pointer.session_id,
-            "state": pointer.state,
-            "at": pointer.at,
-            "eventId": pointer.event_id,
-            "updatedAt": now,
-        },
-    )
+    for session_id, fields in change.updates.items():
+        update = {k: v for k, v in fields.items() if k != "pairingFlags"}
+        if "pairingFlags" in fields:
+            before, after = fields["pairingFlags"]
+            if set(before) - set(after):
+                update["flags"] = list(after)
+            else:
+                # A union keeps flags others set (e.g. the max-stay sweep) without a read.
+                update["flags"] = firestore.ArrayUnion(list(after))
+        if session_id in change.corrections:
+            update["correctionPending"] = True
+        transaction.update(session_ref(db, session_id), {**update, "updatedAt": now})

@@ -1,0 +1,111 @@
+"""The one trigger on sessions/{sessionId}: each write goes to the handlers it really needs.
+
+A trigger invocation costs far more than the work most handlers do, so one function reads the
+change and calls only what it asks for, and a handler's own write-back (evidence recorded, a
+payment outcome) does not wake the others:
+
+- evidence copy: only when the session names an image not yet recorded;
+- entry push and free-period reminder: only when an open stay of a registered driver is created;
+- charging: only on the change to "closed" (a stay created closed included);
+- correction: only when the pairing marked a charged stay as changed (`correctionPending`);
+- enforcement projection: only when a field it reads changed outside the webhook's own
+  transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firebase_functions import logger
+
+# What the projection mirrors of a session and only other writers change.
+PROJECTED_ELSEWHERE = ("payment", "fee", "driverUid", "plate")
+
+
+def needs_evidence(after: dict[str, Any]) -> bool:
+    from parkingdone.sessions import evidence
+
+    return bool(evidence.pending(after))
+
+
+def needs_entry_push(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    return before is None and after.get("status") == "open" and bool(after.get("driverUid"))
+
+
+def needs_charge(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    return after.get("status") == "closed" and (before or {}).get("status") != "closed"
+
+
+def needs_correction(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    return bool(after.get("correctionPending")) and not (before or {}).get("correctionPending")
+
+
+def projection_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> list[tuple[str, bool]]:
+    """(plate, resync) whose projection must be refreshed; resync when a session moved in."""
+    if before is None or all(before.get(f) == after.get(f) for f in PROJECTED_ELSEWHERE):
+        return []
+    keys = [(after["plate"], before.get("plate") != after.get("plate"))]
+    if before.get("plate") and before.get("plate") != after.get("plate"):
+        keys.append((before["plate"], False))
+    return keys
+
+
+def handlers(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """The names of the handlers a change needs, in the order they run (pure)."""
+    if not after:
+        return []
+    names = []
+    if needs_evidence(after):
+        names.append("evidence")
+    if needs_entry_push(before, after):
+        names.append("entry_push")
+    if needs_charge(before, after):
+        names.append("charge")
+    if needs_correction(before, after):
+        names.append("correction")
+    if projection_keys(before, after):
+        names.append("projection")
+    return names
+
+
+def on_session_written(
+    session_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[str]:
+    """Run the handlers the change needs; returns their names (for logs and tests)."""
+    names = handlers(before, after)
+    assert after is not None or not names
+    for name in names:
+        try:
+            _run(name, session_id, before, after or {})
+        except Exception as exc:
+            # Each handler records its own failures for a retry; this only keeps one handler's
+            # bug from starving the others.
+            logger.error(
+                "sessions.handler_failed", handler=name, sessionId=session_id, error=repr(exc)
+            )
+    return names
+
+
+def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+    if name == "evidence":
+        from parkingdone.sessions import evidence
+
+        evidence.on_session_written(session_id, after)
+    elif name == "entry_push":
+        from parkingdone.notifications import session_pushes
+
+        session_pushes.on_session_created(session_id, after)
+    elif name == "charge":
+        from parkingdone.payments import charging
+
+        charging.on_session_updated(session_id, before, after)
+    elif name == "correction":
+        from parkingdone.payments import charging
+
+        charging.correct_session(session_id)
+    elif name == "projection":
+        from parkingdone.enforcement import triggers
+
+        triggers.refresh_plates(
+            after["operatorId"], after["facilityId"], projection_keys(before, after), session_id
+        )
