@@ -15,7 +15,7 @@ import sys
 
 from devstack import stack
 
-ORDER = ["ingest", "push", "payments", "enforcement"]
+ORDER = ["pipeline", "ingest", "push", "payments", "enforcement"]
 
 
 def available() -> list[str]:

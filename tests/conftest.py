@@ -8,6 +8,7 @@ test, an empty Firestore, an empty Auth emulator and an empty FCM recorder.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,13 @@ def emulators() -> dict[str, str]:
 def clear_firestore() -> None:
     host = os.environ["FIRESTORE_EMULATOR_HOST"]
     url = f"http://{host}/emulator/v1/projects/{stack.PROJECT_ID}/databases/(default)/documents"
-    requests.delete(url, timeout=10).raise_for_status()
+    # A trigger of the previous test may still hold a transaction: the emulator answers 409.
+    for _ in range(20):
+        response = requests.delete(url, timeout=10)
+        if response.status_code != 409:
+            break
+        time.sleep(0.25)
+    response.raise_for_status()
 
 
 def clear_auth() -> None:

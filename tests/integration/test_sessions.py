@@ -85,11 +85,17 @@ def test_duplicate_exit_after_a_normal_close_is_ignored(db, demo) -> None:
 
 
 def test_sweep_flags_open_sessions_over_the_maximum_stay(db, demo) -> None:
-    # Entries just inside the late-event bound (the maximum stay), swept a day later.
-    long_ago = datetime.now(UTC) - timedelta(days=7) + minutes(30)
-    stale = send(demo.webhook_token, "entry", long_ago)
-    fresh = send(demo.webhook_token, "entry", datetime.now(UTC) - minutes(5), plate="XYZ-9")
-    later = datetime.now(UTC) + timedelta(days=1)
+    # An operator accepting events up to 10 days old (the default bound is the maximum stay).
+    token = add_tenant(db, "patient-operator", "patient-p1", "Patient P1")
+    db.collection("operators").document("patient-operator").update(
+        {"lateEventBoundMinutes": 10 * 24 * 60}
+    )
+    long_ago = datetime.now(UTC) - timedelta(days=8)
+    stale = send(token, "entry", long_ago, facility="patient-p1")
+    fresh = send(
+        token, "entry", datetime.now(UTC) - minutes(5), plate="XYZ-9", facility="patient-p1"
+    )
+    later = datetime.now(UTC)
     report = sessions_sweep.run(db, now=later)
     assert report.flagged == [stale["sessionId"]]
     session = db.collection("sessions").document(stale["sessionId"]).get().to_dict()
@@ -99,7 +105,7 @@ def test_sweep_flags_open_sessions_over_the_maximum_stay(db, demo) -> None:
     assert other["reviewRequired"] is False
     # Flagged once; a late real exit still closes the stay (flag kept, plus over_max_stay).
     assert sessions_sweep.run(db, now=later).flagged == []
-    send(demo.webhook_token, "exit", datetime.now(UTC) - minutes(1))
+    send(token, "exit", datetime.now(UTC) - minutes(1), facility="patient-p1")
     session = db.collection("sessions").document(stale["sessionId"]).get().to_dict()
     assert session["status"] == "closed"
     assert set(session["flags"]) == {"max_stay_exceeded", "over_max_stay"}

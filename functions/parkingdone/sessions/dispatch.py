@@ -40,8 +40,23 @@ def needs_correction(before: dict[str, Any] | None, after: dict[str, Any]) -> bo
     return bool(after.get("correctionPending")) and not (before or {}).get("correctionPending")
 
 
+def written_outside_pairing(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """A session created or re-paired by something other than the webhook's pairing (an import,
+    an operator's tool): the plate's track must take it in from the session documents."""
+    if before is None:
+        return after.get("pairingSeq") is None
+    paired_fields = ("status", "entry", "exit")
+    changed = any(before.get(f) != after.get(f) for f in paired_fields)
+    return changed and before.get("pairingSeq") == after.get("pairingSeq")
+
+
 def projection_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> list[tuple[str, bool]]:
-    """(plate, resync) whose projection must be refreshed; resync when a session moved in."""
+    """(plate, resync) whose projection must be refreshed; resync when the plate's track must
+    be rebuilt from its sessions (a session moved in, or written outside the pairing)."""
+    if not after.get("plate"):
+        return []
+    if written_outside_pairing(before, after):
+        return [(after["plate"], True)]
     if before is None or all(before.get(f) == after.get(f) for f in PROJECTED_ELSEWHERE):
         return []
     keys = [(after["plate"], before.get("plate") != after.get("plate"))]

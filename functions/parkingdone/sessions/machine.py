@@ -28,8 +28,10 @@ from typing import Any, Literal
 EventKind = Literal["entry", "exit"]
 Source = Literal["anpr", "gps"]
 
-# How many stays a plate's track keeps at a facility; older complete stays are settled.
-MAX_TRACKED_STAYS = 20
+# At most this many stays stay in a plate's track (a bound on the document's size); complete
+# stays older than the retention are settled first, so this only bites on a plate seen
+# dozens of times a day.
+MAX_TRACKED_STAYS = 100
 
 
 class Status(StrEnum):
@@ -396,6 +398,10 @@ def apply(track: Track, event: Event, ctx: Context, now: datetime) -> Change:
         horizon = settled_at if horizon is None else max(horizon, settled_at)
         events = [t for t in events if t.id not in settled_events]
         retired = [r for r in retired if r not in set(ids[:cut])]
+    for session_id in change.creates:
+        change.creates[session_id]["pairingSeq"] = tracked.seq
+    for session_id in change.updates:
+        change.updates[session_id]["pairingSeq"] = tracked.seq
     records = tuple(
         StayRecord(
             session_id=session_id,

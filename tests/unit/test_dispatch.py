@@ -1,0 +1,52 @@
+"""The one session trigger wakes only the handlers a change needs (pure)."""
+
+from parkingdone.sessions import dispatch
+
+
+def test_one_trigger_picks_only_the_handlers_a_change_needs() -> None:
+    opened = {
+        "status": "open",
+        "plate": "A1",
+        "driverUid": None,
+        "entry": {"at": 1},
+        "pairingSeq": 1,
+    }
+    assert dispatch.handlers(None, opened) == []
+    registered = {**opened, "driverUid": "u1"}
+    assert dispatch.handlers(None, registered) == ["entry_push"]
+    closed = {**registered, "status": "closed", "exit": {"at": 2}, "pairingSeq": 2}
+    assert dispatch.handlers(registered, closed) == ["charge"]
+    paid = {**closed, "payment": {"status": "succeeded"}}
+    assert dispatch.handlers(closed, paid) == ["projection"]
+    # The write-back of the evidence copy wakes nothing else.
+    # An entry with its camera image: the copy runs, and its write-back wakes nothing else.
+    shot = {**opened, "entry": {"at": 1, "imageUrl": "https://x/y.jpg", "eventId": "e"}}
+    assert dispatch.handlers(None, shot) == ["evidence"]
+    with_image = {**shot, "payment": None}
+    assert dispatch.handlers(shot, with_image) == ["evidence"]
+    recorded = {**with_image, "evidence": [{"kind": "entry_image", "eventId": "e"}]}
+    assert dispatch.handlers(with_image, recorded) == []
+
+
+def test_a_plate_correction_refreshes_both_plates_and_resyncs_the_new_one() -> None:
+    before = {"status": "closed", "plate": "ABC123", "payment": None, "pairingSeq": 2}
+    after = {**before, "plate": "ABC128"}
+    assert dispatch.projection_keys(before, after) == [("ABC128", True), ("ABC123", False)]
+
+
+def test_a_correction_runs_once_when_the_pairing_asks_for_it() -> None:
+    closed = {"status": "closed", "plate": "A1", "exit": {"at": 2}, "pairingSeq": 2}
+    marked = {**closed, "correctionPending": True}
+    assert dispatch.handlers(closed, marked) == ["correction"]
+    assert dispatch.handlers(marked, {**marked, "updatedAt": 3}) == []
+
+
+def test_a_session_written_outside_the_pairing_resyncs_its_plate() -> None:
+    imported = {"status": "open", "plate": "A1", "entry": {"at": 1}}
+    assert dispatch.handlers(None, imported) == ["projection"]
+    assert dispatch.projection_keys(None, imported) == [("A1", True)]
+    paired = {**imported, "pairingSeq": 3}
+    closed_by_hand = {**paired, "status": "closed", "exit": {"at": 2}}
+    assert dispatch.projection_keys(paired, closed_by_hand) == [("A1", True)]
+    closed_by_pairing = {**closed_by_hand, "pairingSeq": 4}
+    assert dispatch.projection_keys(paired, closed_by_pairing) == []
