@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import uuid
 from datetime import timedelta
 
 from parkingdone import tenants
@@ -21,9 +23,13 @@ from tests.support.services import fcm_messages
 from tests.support.waiting import wait_for
 
 
-def _facility(db, demo, **fields) -> None:
-    db.collection(tenants.FACILITIES).document(demo.facility_id).update(fields)
-    tenants.clear_cache()
+def _facility(db, demo, **fields):
+    """A new facility like the demo one with `fields` changed (functions cache facilities
+    briefly, so a setting is tested on a facility they have not seen)."""
+    facility_id = f"kamppi-{uuid.uuid4().hex[:8]}"
+    doc = db.collection(tenants.FACILITIES).document(demo.facility_id).get().to_dict()
+    db.collection(tenants.FACILITIES).document(facility_id).set({**doc, **fields})
+    return dataclasses.replace(demo, facility_id=facility_id)
 
 
 def _pushes(kind: str) -> list[dict]:
@@ -35,7 +41,7 @@ def _succeeded(demo) -> list[dict]:
 
 
 def test_stay_over_the_maximum_stay_is_held_for_review(db, demo):
-    open_session(db, demo, "months", entry=ENTRY - timedelta(days=90))
+    open_session(db, demo, "months", entry=ENTRY - timedelta(days=60))
     db.collection("sessions").document("months").update({"flags": ["over_max_stay"]})
     from tests.integration.payments_helpers import close_session
 
@@ -47,7 +53,7 @@ def test_stay_over_the_maximum_stay_is_held_for_review(db, demo):
 
 
 def test_fee_above_the_review_threshold_is_held_for_review(db, demo):
-    _facility(db, demo, reviewThresholdMinor=500)
+    demo = _facility(db, demo, reviewThresholdMinor=500)
     closed_session(db, demo, "dear")  # €6.00
     doc = wait_status(db, "dear", "review_required")
     assert doc["payment"]["reason"] == "above_review_threshold"
@@ -57,7 +63,7 @@ def test_fee_above_the_review_threshold_is_held_for_review(db, demo):
 
 def test_settle_window_charges_after_the_window_and_says_when(db, demo):
     add_push_token(db, demo.driver_uid)
-    _facility(db, demo, chargeSettleSeconds=4)
+    demo = _facility(db, demo, chargeSettleSeconds=4)
     started = time.monotonic()
     closed_session(db, demo, "settling")
     wait_for(lambda: _pushes("exit_charge_scheduled"), timeout=15, what="exit push")

@@ -165,13 +165,13 @@ def facility(db: Client, operator_id: str, facility_id: str) -> tenants.Facility
 class Decision:
     action: str  # "skip" | "charge" | "notify"
     reason: str = ""
-    # True when an earlier try may have charged already: look the charge up first.
-    resolve: bool = False
     payment_id: str | None = None
     request: ChargeRequest | None = None
     uid: str | None = None
     push_kind: str | None = None
     push_params: dict[str, Any] | None = None
+    # True when an earlier try may have charged already: look the charge up first.
+    resolve: bool = False
 
 
 def _push_facts(
@@ -776,6 +776,11 @@ def _enqueue_settle(session_id: str, window: int) -> None:
         )
     except fb_exceptions.AlreadyExistsError:
         logger.info("payments.settle_already_scheduled", sessionId=session_id)
+    except ValueError as exc:
+        # firebase-admin cannot parse the Cloud Tasks emulator's answer to a named task after
+        # accepting it (see notifications.session_pushes); production answers plainly.
+        if not (config.is_emulator() and "resource name" in str(exc)):
+            logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
     except Exception as exc:  # the sweep charges it once the window has passed
         logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
 
