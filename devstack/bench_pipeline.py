@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     db = firestore_client()
     demo = demo_data.seed(db)
     # Charge at once: the settle window is a business pause, not work to measure.
-    db.collection("facilities").document(demo.facility_id).update({"settleSeconds": 0})
+    db.collection("facilities").document(demo.facility_id).update({"chargeSettleSeconds": 0})
     db.collection("users").document(demo.driver_uid).collection("pushTokens").document(
         token_id(TOKEN)
     ).set({"token": TOKEN, "platform": "android", "updatedAt": datetime.now(UTC)})

@@ -101,6 +101,9 @@ def demo_facility() -> tenants.Facility:
         tariffs=[v.model_dump(by_alias=True, mode="json") for v in tariffs.demo_tariff().versions],
         enforcement_grace_minutes=10,
         max_stay_minutes=7 * 24 * 60,
+        # Charged at exit without a settle window, so tests, benchmarks and a walkthrough see
+        # the receipt at once (a real facility keeps the default window).
+        charge_settle_seconds=0,
         # The Kamppi centre block in Helsinki, corners clockwise from the north-west.
         geofence=[
             tenants.LatLng(lat=60.1700, lng=24.9300),

@@ -42,6 +42,7 @@ BASE_PORTS = {
     # Stand-ins outside the Firebase Emulator Suite.
     "storage": 9199,
     "stripe": 8420,
+    "stripe_proxy": 8425,
     "fcm": 9399,
 }
 FIREBASE_EMULATORS = ("auth", "functions", "firestore", "pubsub", "hosting", "tasks")
@@ -109,7 +110,11 @@ def service_env(port_map: dict[str, int] | None = None) -> dict[str, str]:
         "PUBSUB_EMULATOR_HOST": f"{host}:{p['pubsub']}",
         "CLOUD_TASKS_EMULATOR_HOST": f"{host}:{p['tasks']}",
         "STORAGE_EMULATOR_HOST": f"http://{host}:{p['storage']}",
-        "STRIPE_API_BASE": f"http://{host}:{p['stripe']}",
+        # Stripe through the fault proxy (outage tests), which passes everything through
+        # to localstripe unless a test sets a fault.
+        "STRIPE_API_BASE": f"http://{host}:{p['stripe_proxy']}",
+        "STRIPE_BACKEND_BASE": f"http://{host}:{p['stripe']}",
+        "STRIPE_TIMEOUT_SECONDS": "5",
         "FCM_URL": f"http://{host}:{p['fcm']}/v1/projects/{{0}}/messages:send",
         "FCM_RECORDER_URL": f"http://{host}:{p['fcm']}",
         "HOSTING_URL": f"http://{host}:{p['hosting']}",
@@ -173,6 +178,15 @@ def side_services(
         # From scratch: localstripe otherwise reloads a pickle it keeps in /tmp, which another
         # stack on the machine may be writing at the same moment.
         "stripe": [str(VENV_BIN / "localstripe"), "--port", str(p["stripe"]), "--from-scratch"],
+        "stripe_proxy": [
+            str(VENV_BIN / "python"),
+            "-m",
+            "devstack.stripe_faults",
+            "--port",
+            str(p["stripe_proxy"]),
+            "--backend",
+            f"http://127.0.0.1:{p['stripe']}",
+        ],
         "fcm": [
             str(VENV_BIN / "python"),
             "-m",

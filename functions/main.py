@@ -83,6 +83,19 @@ def sessionsSweep(event: scheduler_fn.ScheduledEvent) -> None:
 _PAY_SECRETS = [config.STRIPE_SECRET_KEY]
 
 
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=10, min_backoff_seconds=30),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=50),
+    secrets=_PAY_SECRETS,
+    timeout_sec=300,
+)
+def chargeSettledSession(req: https_fn.CallableRequest) -> None:
+    """A closed session's charge, once its facility's settle window has passed."""
+    from parkingdone.payments import charging
+
+    charging.charge_settled_session(str((req.data or {}).get("sessionId", "")))
+
+
 @pubsub_fn.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)
 def paymentRetry(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Transient payment failures: raises while the provider is unavailable, so Pub/Sub retries."""

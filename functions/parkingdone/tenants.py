@@ -58,6 +58,10 @@ class Facility(BaseModel):
     tariffs: list[dict[str, Any]] = Field(default_factory=list)
     enforcement_grace_minutes: int = 10
     max_stay_minutes: int = 7 * 24 * 60
+    # A fee above this (minor units) is never charged automatically: it waits for review.
+    review_threshold_minor: int = 10_000
+    # Seconds after a stay closes before it is charged, so late events can still re-pair it.
+    charge_settle_seconds: int = 120
     # A second camera read of the same entry within this window is the same entry.
     entry_debounce_seconds: int = 120
     # GPS geofence: the polygon's corners in order (WGS84). Firestore has no nested arrays,

@@ -19,6 +19,14 @@ FACTS = {
     "payment_failed": {"facilityName": "Kamppi P1", "amount": 2000, "currency": "EUR"},
     "unpaid_warning": {"facilityName": "Kamppi P1", "amount": 1250, "currency": "EUR"},
     "support_reply": {"ticketNumber": "T-42"},
+    "exit_charge_scheduled": {
+        "facilityName": "Kamppi P1",
+        "amount": 600,
+        "currency": "EUR",
+        "chargeInMinutes": 2,
+    },
+    "payment_refunded": {"facilityName": "Kamppi P1", "amount": 300, "currency": "EUR"},
+    "payment_extra_charged": {"facilityName": "Kamppi P1", "amount": 600, "currency": "EUR"},
 }
 
 

@@ -25,6 +25,9 @@ Kind = Literal[
     "payment_failed",
     "unpaid_warning",
     "support_reply",
+    "exit_charge_scheduled",
+    "payment_refunded",
+    "payment_extra_charged",
 ]
 
 # The notificationPrefs switch that silences a kind. None: always sent, because the driver
@@ -37,6 +40,10 @@ PREF_OF_KIND: dict[str, str | None] = {
     "payment_failed": None,
     "unpaid_warning": None,
     "support_reply": "support",
+    "exit_charge_scheduled": "payments",
+    # Money moved after the fact: always told.
+    "payment_refunded": None,
+    "payment_extra_charged": None,
 }
 
 
@@ -77,6 +84,11 @@ class PaymentSucceededFacts(MoneyFacts):
     receipt_number: str | None = None
 
 
+class ExitChargeFacts(MoneyFacts):
+    # Minutes until the stay is charged (the facility's settle window).
+    charge_in_minutes: int = Field(ge=0)
+
+
 class SupportReplyFacts(_Facts):
     ticket_number: str = Field(min_length=1)
 
@@ -89,10 +101,13 @@ FACTS: dict[str, type[_Facts]] = {
     "payment_failed": MoneyFacts,
     "unpaid_warning": MoneyFacts,
     "support_reply": SupportReplyFacts,
+    "exit_charge_scheduled": ExitChargeFacts,
+    "payment_refunded": MoneyFacts,
+    "payment_extra_charged": MoneyFacts,
 }
 
 # (title, body) templates per kind and language. Placeholders: facility, free, minutes,
-# amount (already formatted for the language), receipt, ticket.
+# amount (already formatted for the language), receipt, ticket, charge_in.
 TEMPLATES: dict[str, dict[Language, tuple[str, str]]] = {
     "entry": {
         "en": ("Welcome to {facility}", "Parking started."),
@@ -153,6 +168,38 @@ TEMPLATES: dict[str, dict[Language, tuple[str, str]]] = {
     "support_reply": {
         "en": ("New reply from support", "Support replied to your request {ticket}."),
         "fi": ("Uusi vastaus asiakastuelta", "Asiakastuki vastasi pyyntöösi {ticket}."),
+    },
+    "exit_charge_scheduled": {
+        "en": (
+            "Parking ended",
+            "You left {facility}. {amount} will be charged to your card in {charge_in} min.",
+        ),
+        "fi": (
+            "Pysäköinti päättyi",
+            "Poistuit kohteesta {facility}. {amount} veloitetaan kortiltasi "
+            "{charge_in} min kuluttua.",
+        ),
+    },
+    "payment_refunded": {
+        "en": (
+            "Parking fee corrected",
+            "Your parking at {facility} was corrected: {amount} is refunded to your card.",
+        ),
+        "fi": (
+            "Pysäköintimaksu korjattu",
+            "Pysäköintiäsi kohteessa {facility} korjattiin: {amount} palautetaan kortillesi.",
+        ),
+    },
+    "payment_extra_charged": {
+        "en": (
+            "Parking fee corrected",
+            "Your parking at {facility} was corrected: {amount} more was charged to your card.",
+        ),
+        "fi": (
+            "Pysäköintimaksu korjattu",
+            "Pysäköintiäsi kohteessa {facility} korjattiin: kortiltasi veloitettiin "
+            "lisäksi {amount}.",
+        ),
     },
 }
 
@@ -225,6 +272,7 @@ def render(kind: str, language: str, params: dict) -> Rendered:
         "receipt": getattr(facts, "receipt_number", "") or "",
         "ticket": getattr(facts, "ticket_number", ""),
         "free": getattr(facts, "free_minutes", 0),
+        "charge_in": getattr(facts, "charge_in_minutes", ""),
         "amount": "",
     }
     if isinstance(facts, MoneyFacts):

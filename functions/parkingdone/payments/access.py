@@ -11,6 +11,11 @@ class AccessDenied(Exception):
     pass
 
 
+# Never a token claim (setStaffRole grants operator roles only): the role of
+# work the platform does by itself, such as refunding a corrected stay.
+SYSTEM_ROLE = "system"
+
+
 @dataclass(frozen=True)
 class Actor:
     uid: str
@@ -35,8 +40,11 @@ class Actor:
 
     def require_admin_of(self, operator_id: str) -> None:
         """Operator admins act only on their own operator's data; super admins on all."""
-        if self.role == "super_admin":
+        if self.role in ("super_admin", SYSTEM_ROLE):
             return
         if self.role == "operator_admin" and self.operator_id == operator_id:
             return
         raise AccessDenied("not an administrator of this operator")
+
+
+SYSTEM = Actor("system", SYSTEM_ROLE, None)

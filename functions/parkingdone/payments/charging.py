@@ -12,12 +12,20 @@ Flow for one session (`process_session`), safe under at-least-once delivery:
 4. Push the outcome to the driver.
 
 Charge-once therefore holds even where the provider ignores idempotency keys (localstripe):
-only the holder of the Firestore claim calls the provider, and a claim whose holder died is
-taken over with the same idempotency key, which real Stripe answers with the first result.
+only the holder of the Firestore claim calls the provider, and a claim taken over (its holder
+died, or the provider's answer was lost to a timeout) is first resolved by looking the
+charge up by its payment id, and charged again, with the same idempotency key, only when
+the provider has none. An unknown outcome never opens a new attempt.
+
+Money waits until the stay is settled: a facility's settle window (`chargeSettleSeconds`)
+delays the charge after the close so late events can still re-pair the stay, and a stay over
+the maximum stay or with a fee above the facility's review threshold is held for review
+instead of charged. Work that keeps failing ends as `dead_letter` (see retry.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -28,7 +36,7 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
-from parkingdone import firebase, tariffs, tenants
+from parkingdone import config, firebase, tariffs, tenants
 from parkingdone.payments import notify, receipts
 from parkingdone.payments.models import (
     PASSES,
@@ -50,10 +58,14 @@ from parkingdone.payments.provider import (
 
 # A claim older than this is presumed abandoned (its function instance died mid-charge).
 CLAIM_LOCK = timedelta(seconds=60)
-# After this many transient provider failures the payment is recorded as failed.
-MAX_TRANSIENT_FAILURES = 8
+# After this many tries that reached no answer the payment is dead-lettered: its outcome is
+# unknown, so it is neither failed (payable again) nor retried forever.
+MAX_PROVIDER_TRIES = 8
 # Statuses from which a provider outcome may still move the payment.
-OPEN_STATUSES = frozenset({"pending", "requires_action", "failed"})
+OPEN_STATUSES = frozenset({"pending", "requires_action", "failed", "dead_letter"})
+# Why a stay is held for review instead of charged.
+REVIEW_OVER_MAX_STAY = "over_max_stay"
+REVIEW_ABOVE_THRESHOLD = "above_review_threshold"
 
 
 class RetryLater(Exception):
@@ -91,6 +103,21 @@ def outcome_applies(current: str, new: str) -> bool:
     """Whether an outcome may replace the recorded status (a success is never undone)."""
     # Replays of the same status are filtered by the caller (same status and intent).
     return current in OPEN_STATUSES and new in OPEN_STATUSES | {"succeeded"}
+
+
+def review_reason(facility: tenants.Facility, session: SessionView, fee_total: int) -> str | None:
+    """Why this fee must not be charged automatically, or None when it may be."""
+    if REVIEW_OVER_MAX_STAY in session.flags:
+        return REVIEW_OVER_MAX_STAY
+    if fee_total > facility.review_threshold_minor:
+        return REVIEW_ABOVE_THRESHOLD
+    return None
+
+
+def retry_delay_seconds(tries: int) -> int:
+    """Back-off before the next try after `tries` tries without an answer: 30 s doubling,
+    at most 30 min."""
+    return min(30 * 2 ** max(tries - 1, 0), 1800)
 
 
 def compute_session_fee(facility: tenants.Facility, session: SessionView) -> tariffs.Fee:
@@ -143,6 +170,8 @@ class Decision:
     uid: str | None = None
     push_kind: str | None = None
     push_params: dict[str, Any] | None = None
+    # True when an earlier try may have charged already: look the charge up first.
+    resolve: bool = False
 
 
 def _push_facts(
@@ -183,12 +212,15 @@ def charge_request(payment_id: str, entry: LedgerEntry) -> ChargeRequest:
     )
 
 
-def _claim(db: Client, session_id: str) -> Decision:
+def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> Decision:
+    """`as_of`: the instant the settle window, locks and back-off are judged at (the sweep's
+    clock; now by default)."""
     session_ref = db.collection(SESSIONS).document(session_id)
 
     @firestore.transactional
     def run(transaction: Transaction) -> Decision:
         now = datetime.now(UTC)
+        gate = as_of or now
         snapshot = session_ref.get(transaction=transaction)
         if not snapshot.exists:
             return Decision("skip", "no_session")
@@ -197,10 +229,20 @@ def _claim(db: Client, session_id: str) -> Decision:
             return Decision("skip", f"status_{session.status}")
         payment = session.payment
         if payment is not None:
-            return _reclaim(transaction, session_id, session, payment, now)
+            return _reclaim(transaction, session_id, session, payment, now, gate)
+        if session.charge_at is not None and session.charge_at > gate:
+            return Decision("skip", "settling")
 
-        fac = facility(db, session.operator_id, session.facility_id)
-        op = operator(db, session.operator_id)
+        try:
+            fac = facility(db, session.operator_id, session.facility_id)
+            op = operator(db, session.operator_id)
+        except LookupError as exc:
+            # Retrying cannot fix a missing tenant: record it where operations see it.
+            transaction.update(
+                session_ref,
+                {"payment": dead_letter_fields(str(exc), now, code="tenant_not_found")},
+            )
+            return Decision("skip", "dead_letter")
         try:
             fee = compute_session_fee(fac, session)
         except (tariffs.TariffError, ValueError) as exc:
@@ -227,6 +269,22 @@ def _claim(db: Client, session_id: str) -> Decision:
             "createdAt": now,
             "updatedAt": now,
         }
+        held_for = review_reason(fac, session, fee.total)
+        if held_for is not None:
+            transaction.update(
+                session_ref,
+                {
+                    "fee": fee_doc,
+                    "payment": {
+                        **base_payment,
+                        "status": "review_required",
+                        "reason": held_for,
+                        "paymentId": None,
+                    },
+                    "updatedAt": now,
+                },
+            )
+            return Decision("skip", "review_required")
         if fee.total == 0:
             transaction.update(
                 session_ref,
@@ -314,27 +372,46 @@ def _claim(db: Client, session_id: str) -> Decision:
         session: SessionView,
         payment: dict[str, Any],
         now: datetime,
+        gate: datetime,
     ) -> Decision:
         if payment.get("status") != "pending":
             return Decision("skip", f"already_{payment.get('status')}")
         lock_until = payment.get("lockUntil")
-        if lock_until is not None and lock_until > now:
+        if lock_until is not None and lock_until > gate:
             return Decision("skip", "in_flight")
+        next_at = payment.get("nextAttemptAt")
+        if next_at is not None and next_at > gate and source != "replay":
+            return Decision("skip", "backing_off")
         payment_id = payment["paymentId"]
         ledger = db.collection(PAYMENTS).document(payment_id).get(transaction=transaction)
         entry = LedgerEntry.model_validate(ledger.to_dict())
         transaction.update(
             session_ref, {"payment.lockUntil": now + CLAIM_LOCK, "payment.updatedAt": now}
         )
+        # Taken over: the earlier holder may have charged and lost the answer.
         return Decision(
             "charge",
             "reclaim",
             payment_id,
+            resolve=True,
             request=charge_request(payment_id, entry),
             uid=session.driver_uid,
         )
 
     return run(db.transaction())
+
+
+def dead_letter_fields(error: str, now: datetime, *, code: str, attempts: int = 1) -> dict:
+    """A payment (or its fields) that no automatic retry will take up again; see retry.py."""
+    return {
+        "status": "dead_letter",
+        "errorCode": code,
+        "lastError": error[:300],
+        "attempts": attempts,
+        "deadLetteredAt": now,
+        "lockUntil": None,
+        "updatedAt": now,
+    }
 
 
 def _driver_profile(db: Client, uid: str | None) -> DriverPaymentProfile | None:
@@ -508,12 +585,34 @@ def push_outcome(db: Client, change: OutcomeChange | None) -> None:
     notify.push(change.uid, kind, params, key=f"{change.payment_id}:{change.status}")
 
 
-# --- transient failures -------------------------------------------------------------------
+# --- unknown outcomes and transient failures -------------------------------------------
 
 
-def _release_after_transient(db: Client, session_id: str, payment_id: str, error: str) -> int:
-    """Release the claim so a retry can take it; returns the number of transient failures."""
+def charge_or_resolve(request: ChargeRequest, *, resolve: bool) -> ChargeResult:
+    """Charge, or first find the charge an earlier try may have made (`resolve`).
+
+    Raises ProviderUnavailable when the provider cannot be reached: the outcome is then
+    unknown and the caller keeps the attempt pending.
+    """
+    provider = get_provider()
+    if resolve:
+        found = provider.find_charge(request)
+        if found is not None:
+            logger.info(
+                "payments.outcome_resolved",
+                paymentId=request.metadata.get("paymentId"),
+                providerPaymentId=found.provider_payment_id,
+                status=found.status,
+            )
+            return found
+    return provider.charge(request)
+
+
+def release_after_unknown(db: Client, session_id: str, payment_id: str, error: str) -> int:
+    """Keep the attempt pending with its outcome unknown and its claim released; dead-letter
+    it after MAX_PROVIDER_TRIES. Returns the number of tries so far (0: not ours any more)."""
     session_ref = db.collection(SESSIONS).document(session_id)
+    ledger_ref = db.collection(PAYMENTS).document(payment_id)
 
     @firestore.transactional
     def run(transaction: Transaction) -> int:
@@ -522,17 +621,23 @@ def _release_after_transient(db: Client, session_id: str, payment_id: str, error
         payment = (snapshot.to_dict() or {}).get("payment") or {}
         if payment.get("paymentId") != payment_id or payment.get("status") != "pending":
             return 0
-        failures = int(payment.get("transientFailures", 0)) + 1
+        tries = int(payment.get("attempts", 0)) + 1
+        if tries >= MAX_PROVIDER_TRIES:
+            fields = dead_letter_fields(error, now, code="provider_unavailable", attempts=tries)
+            transaction.update(ledger_ref, {"status": "dead_letter", "updatedAt": now})
+        else:
+            fields = {
+                "attempts": tries,
+                "lastError": error[:300],
+                "outcomeUnknown": True,
+                "lockUntil": None,
+                "nextAttemptAt": now + timedelta(seconds=retry_delay_seconds(tries)),
+                "updatedAt": now,
+            }
         transaction.update(
-            session_ref,
-            {
-                "payment.lockUntil": None,
-                "payment.transientFailures": failures,
-                "payment.lastError": error[:300],
-                "payment.updatedAt": now,
-            },
+            session_ref, {**{f"payment.{k}": v for k, v in fields.items()}, "updatedAt": now}
         )
-        return failures
+        return tries
 
     return run(db.transaction())
 
@@ -540,19 +645,23 @@ def _release_after_transient(db: Client, session_id: str, payment_id: str, error
 # --- the whole flow -------------------------------------------------------------------------
 
 
-def process_session(session_id: str, *, source: str = "trigger") -> str:
+def process_session(
+    session_id: str, *, source: str = "trigger", as_of: datetime | None = None
+) -> str:
     """Fee, charge, outcome, receipt and push for a closed session; returns what happened.
 
-    `source` "retry" raises `RetryLater` on a transient failure so Pub/Sub redelivers; any
-    other source publishes a retry message instead.
+    `source` "retry" raises `RetryLater` on a transient failure (and while backing off) so
+    Pub/Sub redelivers; any other source publishes a retry message instead. "replay" (by
+    hand) ignores the back-off.
     """
     db = firebase.db()
-    decision = _claim(db, session_id)
+    decision = _claim(db, session_id, source, as_of)
     log = {"sessionId": session_id, "paymentId": decision.payment_id, "source": source}
     if decision.action == "skip":
-        logger.info("payments.session_skipped", reason=decision.reason, **log)
-        if decision.reason == "in_flight" and source == "retry":
-            raise RetryLater("another attempt holds the claim")
+        log_skip = logger.error if decision.reason == "dead_letter" else logger.info
+        log_skip("payments.session_skipped", reason=decision.reason, **log)
+        if decision.reason in ("in_flight", "backing_off") and source == "retry":
+            raise RetryLater(f"not yet: {decision.reason}")
         return decision.reason
     if decision.action == "notify":
         logger.info("payments.session_unpaid", reason=decision.reason, **log)
@@ -567,18 +676,15 @@ def process_session(session_id: str, *, source: str = "trigger") -> str:
     assert decision.request is not None and decision.payment_id is not None
     started = time.monotonic()
     try:
-        result = get_provider().charge(decision.request)
+        result = charge_or_resolve(decision.request, resolve=decision.resolve)
     except ProviderUnavailable as exc:
-        failures = _release_after_transient(db, session_id, decision.payment_id, str(exc))
-        logger.warn("payments.provider_unavailable", failures=failures, error=str(exc), **log)
-        if failures >= MAX_TRANSIENT_FAILURES:
-            change = record_outcome(
-                db,
-                decision.payment_id,
-                ChargeResult("failed", None, None, "provider_unavailable", str(exc)),
-            )
-            push_outcome(db, change)
-            return "failed"
+        # The charge may have gone through: pending, never failed (which would be payable
+        # again under a new attempt and key).
+        tries = release_after_unknown(db, session_id, decision.payment_id, str(exc))
+        logger.warn("payments.provider_unavailable", tries=tries, error=str(exc), **log)
+        if tries >= MAX_PROVIDER_TRIES:
+            logger.error("payments.dead_letter", tries=tries, error=str(exc), **log)
+            return "dead_letter"
         if source == "retry":
             raise RetryLater(str(exc)) from exc
         from parkingdone.payments import retry
@@ -602,10 +708,47 @@ def process_session(session_id: str, *, source: str = "trigger") -> str:
     return status_for(result)
 
 
-def on_session_updated(session_id: str, before: dict | None, after: dict | None) -> str | None:
-    """Entry point of the Firestore trigger: act only on the transition to "closed"."""
-    if not is_close_transition(before, after):
-        return None
+SETTLE_FUNCTION = "chargeSettledSession"
+# The longest a settle task that arrived early waits in its handler (the function's timeout
+# is above this); an earlier arrival is retried by Cloud Tasks instead.
+MAX_EARLY_WAIT_SECONDS = 240
+
+
+def settle_task_id(session_id: str) -> str:
+    """Stable per session, so a repeated close schedules the charge once (Cloud Tasks ids
+    allow letters, digits, - and _ only)."""
+    return "settle-" + hashlib.sha256(session_id.encode()).hexdigest()[:40]
+
+
+def on_session_closed(session_id: str, session: dict[str, Any]) -> str:
+    """A session has just closed: charge it now, or after its facility's settle window.
+
+    Called by the session trigger on the change to "closed". With a window the charge is a
+    Cloud Tasks task (`chargeSettledSession`) delayed by the window, the session carries
+    `chargeAt` (every other path waits for it too) and the driver is told when the charge
+    happens. A lost task is not lost work: the payment sweep charges settled sessions.
+    """
+    db = firebase.db()
+    if session.get("correctionPending"):
+        # Re-pairing reopened and closed a stay that was already charged.
+        correct_session(session_id)
+        return "corrected"
+    try:
+        fac = facility(db, session.get("operatorId", ""), session.get("facilityId", ""))
+        window = max(fac.charge_settle_seconds, 0)
+    except LookupError:
+        window = 0  # the claim dead-letters it
+    if window == 0:
+        return _process_now(session_id)
+    now = datetime.now(UTC)
+    charge_at = now + timedelta(seconds=window)
+    db.collection(SESSIONS).document(session_id).update({"chargeAt": charge_at, "updatedAt": now})
+    _enqueue_settle(session_id, window)
+    _push_exit(db, session_id, session, fac, window)
+    return "scheduled"
+
+
+def _process_now(session_id: str) -> str:
     try:
         return process_session(session_id, source="trigger")
     except Exception as exc:
@@ -615,3 +758,83 @@ def on_session_updated(session_id: str, before: dict | None, after: dict | None)
 
         retry.publish_session_retry(session_id)
         return "retry_scheduled"
+
+
+def _enqueue_settle(session_id: str, window: int) -> None:
+    from firebase_admin import exceptions as fb_exceptions
+    from firebase_admin import functions
+
+    try:
+        queue = functions.task_queue(
+            f"locations/{config.REGION}/functions/{SETTLE_FUNCTION}", app=firebase.app()
+        )
+        queue.enqueue(
+            {"data": {"sessionId": session_id}},
+            functions.TaskOptions(
+                schedule_delay_seconds=window, task_id=settle_task_id(session_id)
+            ),
+        )
+    except fb_exceptions.AlreadyExistsError:
+        logger.info("payments.settle_already_scheduled", sessionId=session_id)
+    except ValueError as exc:
+        # firebase-admin cannot parse the Cloud Tasks emulator's answer to a named task after
+        # accepting it (see notifications.session_pushes); production answers plainly.
+        if not (config.is_emulator() and "resource name" in str(exc)):
+            logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
+    except Exception as exc:  # the sweep charges it once the window has passed
+        logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
+
+
+def _push_exit(
+    db: Client, session_id: str, session: dict[str, Any], fac: tenants.Facility, window: int
+) -> None:
+    """Tell the driver the stay ended and when it is charged (with the fee as it stands)."""
+    try:
+        view = SessionView.model_validate({**session, "id": session_id})
+        fee = compute_session_fee(fac, view)
+    except (tariffs.TariffError, ValueError):
+        return
+    if fee.total == 0 or review_reason(fac, view, fee.total) is not None:
+        return
+    params = {
+        **_push_facts(session_id, view, fac.name, fee.total, fee.currency),
+        "chargeInMinutes": max(1, -(-window // 60)),
+    }
+    notify.push(view.driver_uid, "exit_charge_scheduled", params, key=f"{session_id}:exit")
+
+
+def charge_settled_session(session_id: str) -> str:
+    """Task handler: charge a session once its settle window has passed.
+
+    The Cloud Tasks emulator dispatches at once, ignoring the delay (production honours it):
+    a task that arrives before `chargeAt` waits out the rest here, at most
+    MAX_EARLY_WAIT_SECONDS, and raises beyond that so Cloud Tasks tries again later.
+    """
+    if not session_id:
+        return "ignored"
+    snapshot = firebase.db().collection(SESSIONS).document(session_id).get()
+    charge_at = (snapshot.to_dict() or {}).get("chargeAt") if snapshot.exists else None
+    if charge_at is not None:
+        early = (charge_at - datetime.now(UTC)).total_seconds()
+        if early > MAX_EARLY_WAIT_SECONDS:
+            raise RetryLater(f"session {session_id} is charged at {charge_at.isoformat()}")
+        if early > 0:
+            time.sleep(early)
+    result = process_session(session_id, source="settle")
+    if result == "settling":
+        raise RetryLater(f"session {session_id} is still settling")
+    return result
+
+
+def correct_session(session_id: str) -> str:
+    """Put right a charged stay that later events changed (see corrections.py)."""
+    from parkingdone.payments import corrections
+
+    return corrections.correct_session(session_id)
+
+
+def on_session_updated(session_id: str, before: dict | None, after: dict | None) -> str | None:
+    """Entry point of the Firestore trigger: act only on the transition to "closed"."""
+    if not is_close_transition(before, after):
+        return None
+    return on_session_closed(session_id, after or {})

@@ -31,6 +31,8 @@ PaymentStatus = Literal[
     "invoiced",
     "paid",
     "cancelled",
+    "review_required",
+    "dead_letter",
 ]
 PaymentKind = Literal["session", "pass"]
 
@@ -59,6 +61,12 @@ class SessionView(_Doc):
     driver_uid: str | None = None
     fee: dict[str, Any] | None = None
     payment: dict[str, Any] | None = None
+    flags: list[str] = Field(default_factory=list)
+    # Set at close when the facility has a settle window: not charged before this instant.
+    charge_at: AwareDatetime | None = None
+    # Set by the session store when re-pairing changed a stay that was already charged.
+    correction_pending: bool = False
+    superseded_by: str | None = None
 
 
 class DriverPaymentProfile(_Doc):

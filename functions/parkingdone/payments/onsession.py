@@ -3,7 +3,9 @@ failed, and saving a card (SetupIntent).
 
 An action-required payment is finished with the same PaymentIntent (its client secret goes
 to the app's Stripe SDK). A failed one gets a new attempt: a new payment id and ledger entry,
-claimed in a transaction so two taps charge once.
+claimed in a transaction so two taps charge once. A charge whose answer was lost (timeout)
+is not failed: it stays pending and is resolved by looking it up (charging.process_session),
+never by another attempt.
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
     payment_id = payment.get("paymentId")
     if status in ("succeeded", "paid", "not_required"):
         return {"sessionId": session_id, "status": status, "paymentId": payment_id}
+    if status == "pending":
+        # An earlier charge's outcome is unknown or under way: resolve it, never re-attempt.
+        charging.process_session(session_id, source="app")
+        payment = db.collection(SESSIONS).document(session_id).get()
+        current = (payment.to_dict() or {}).get("payment") or {}
+        return {
+            "sessionId": session_id,
+            "status": current.get("status"),
+            "paymentId": current.get("paymentId"),
+        }
     if status not in PAYABLE:
         raise PayError("not_payable", f"This session cannot be paid in the app now ({status})")
 
@@ -70,7 +82,13 @@ def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
     try:
         result = get_provider().charge(request)
     except ProviderUnavailable as exc:
-        result = ChargeResult("failed", None, None, "provider_unavailable", str(exc))
+        # The charge may have gone through: keep the attempt pending and let the retry
+        # subscriber (or the driver's next tap) look it up.
+        charging.release_after_unknown(db, session_id, payment_id, str(exc))
+        from parkingdone.payments import retry
+
+        retry.publish_session_retry(session_id)
+        return {"sessionId": session_id, "status": "pending", "paymentId": payment_id}
     except ProviderRejected as exc:
         result = ChargeResult("failed", None, None, exc.code, exc.message)
     change = charging.record_outcome(db, payment_id, result)

@@ -123,9 +123,10 @@ def buy(
             entry = LedgerEntry.model_validate(ledger.to_dict())
             stale = entry.updated_at < now - charging.CLAIM_LOCK
             if entry.status == "pending" and stale and entry.customer_id:
-                # A purchase whose instance died mid-charge: charge again, same key.
+                # A purchase whose instance died mid-charge or whose answer was lost: look the
+                # charge up, charge again (same key) only if there is none.
                 transaction.update(ledger_ref, {"updatedAt": now})
-                return "charge", charging.charge_request(payment_id, entry)
+                return "resolve", charging.charge_request(payment_id, entry)
             return entry.status, None
         product_snap = db.collection(PASS_PRODUCTS).document(product_id).get()
         if not product_snap.exists:
@@ -192,7 +193,7 @@ def buy(
     client_secret = None
     if charge_request is not None:
         try:
-            result = get_provider().charge(charge_request)
+            result = charging.charge_or_resolve(charge_request, resolve=state == "resolve")
         except ProviderUnavailable as exc:
             logger.warn("payments.pass_provider_unavailable", passId=pass_id, error=str(exc))
             raise PassError("unavailable", "Payment provider unavailable; try again") from exc

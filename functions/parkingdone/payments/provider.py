@@ -7,6 +7,10 @@ from `get_provider`, without touching the session code.
 Outcomes are plain values; a declined card is an outcome, not an exception. Only a failure
 that may pass on its own (network, rate limit, provider 5xx) raises `ProviderUnavailable`,
 so the caller records it and retries later with the same idempotency key.
+
+A `ProviderUnavailable` from `charge` means the outcome is unknown: the charge may have gone
+through and only its answer been lost. The attempt then stays pending, and whoever takes it
+up again first asks `find_charge` and charges (with the same key) only if nothing is found.
 """
 
 from __future__ import annotations
@@ -97,6 +101,12 @@ class PaymentProvider(Protocol):
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
 
     def retrieve(self, provider_payment_id: str) -> ChargeResult: ...
+
+    def find_charge(self, request: ChargeRequest) -> ChargeResult | None:
+        """The charge an earlier try of `request` created, found by its `paymentId` metadata;
+        None if there is none. How an unknown outcome (a timeout) is resolved without
+        charging twice."""
+        ...
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
 

@@ -45,6 +45,18 @@ _EMULATOR_UNSUPPORTED = (
 )
 
 
+# A lookup reads at most this many pages of 100 PaymentIntents.
+_MAX_LOOKUP_PAGES = 20
+
+
+def _emulator_timeout() -> float:
+    """Seconds the emulator's Stripe client waits for an answer (outage tests shorten it)."""
+    try:
+        return float(config.emulator_setting("STRIPE_TIMEOUT_SECONDS") or 20)
+    except ValueError:
+        return 20.0
+
+
 class _EmulatorHttpClient(stripe.RequestsClient):
     """Records every request, then strips the Connect parameters localstripe refuses."""
 
@@ -131,8 +143,10 @@ def _transient(exc: stripe.StripeError) -> bool:
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, client: stripe.StripeClient) -> None:
+    def __init__(self, client: stripe.StripeClient, *, filtered_lists: bool = True) -> None:
         self._client = client
+        # localstripe lists PaymentIntents without filters (it refuses `customer`/`created`).
+        self._filtered_lists = filtered_lists
 
     @classmethod
     def from_config(cls) -> StripeProvider:
@@ -142,13 +156,12 @@ class StripeProvider:
             client = stripe.StripeClient(
                 key,
                 base_addresses={"api": base},
-                http_client=_EmulatorHttpClient(timeout=20),
+                http_client=_EmulatorHttpClient(timeout=_emulator_timeout()),
                 max_network_retries=0,
             )
-        else:
-            # Stripe's own retries reuse the idempotency key, so they are safe.
-            client = stripe.StripeClient(key, max_network_retries=2)
-        return cls(client)
+            return cls(client, filtered_lists=False)
+        # Stripe's own retries reuse the idempotency key, so they are safe.
+        return cls(stripe.StripeClient(key, max_network_retries=2))
 
     def ensure_customer(self, uid: str, email: str | None, idempotency_key: str) -> str:
         params: dict[str, Any] = {"metadata": {"uid": uid}}
@@ -200,6 +213,30 @@ class StripeProvider:
     def retrieve(self, provider_payment_id: str) -> ChargeResult:
         intent = self._call(self._client.v1.payment_intents.retrieve, provider_payment_id)
         return _result_of(intent)
+
+    def find_charge(self, request: ChargeRequest) -> ChargeResult | None:
+        """The PaymentIntent whose metadata names this payment id, newest first.
+
+        Lists the customer's PaymentIntents (listing is strongly consistent; Stripe's search
+        lags by up to a minute). A miss is then followed by a charge with the same
+        idempotency key, which real Stripe answers with the first result anyway.
+        """
+        payment_id = request.metadata.get("paymentId")
+        if not payment_id:
+            return None
+        params: dict[str, Any] = {"limit": 100}
+        if self._filtered_lists:
+            params["customer"] = request.customer_id
+        for _page in range(_MAX_LOOKUP_PAGES):
+            page = self._call(self._client.v1.payment_intents.list, params)
+            intents = page.get("data") or []
+            for intent in intents:
+                if (intent.get("metadata") or {}).get("paymentId") == payment_id:
+                    return _result_of(intent)
+            if not page.get("has_more") or not intents:
+                return None
+            params["starting_after"] = intents[-1]["id"]
+        raise ProviderUnavailable(f"lookup of {payment_id} did not finish")
 
     def refund(self, request: RefundRequest) -> RefundResult:
         params: dict[str, Any] = {

@@ -113,7 +113,7 @@ def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[
     elif name == "charge":
         from parkingdone.payments import charging
 
-        charging.on_session_updated(session_id, before, after)
+        charging.on_session_closed(session_id, after)
     elif name == "correction":
         from parkingdone.payments import charging
 
