@@ -1,4 +1,6 @@
-"""The `api` HTTP function's Flask app: every /api/** route, one blueprint per audience."""
+"""The `api` HTTP function's Flask app: /api/** (health, enforcement, OpenAPI), one blueprint
+per audience. `/api/stripe/webhook` is its own function (parkingdone.payments.webhook).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +15,6 @@ def build_app() -> Flask:
     from parkingdone.enforcement.routes import blueprint as enforcement
 
     app.register_blueprint(enforcement)
-    from parkingdone.payments.webhook import blueprint as stripe_webhook
-
-    app.register_blueprint(stripe_webhook)
 
     @app.get("/api/health")
     def _health():
