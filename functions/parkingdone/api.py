@@ -7,11 +7,12 @@ from __future__ import annotations
 from flask import Flask, jsonify
 
 from parkingdone import health
-from parkingdone.http import create_app
+from parkingdone.http import MAX_JSON_BODY_BYTES, create_app
 
 
 def build_app() -> Flask:
-    app = create_app("parkingdone-api")
+    # No route reads a body; larger ones are refused before routing.
+    app = create_app("parkingdone-api", max_body_bytes=MAX_JSON_BODY_BYTES)
     from parkingdone.enforcement.routes import blueprint as enforcement
 
     app.register_blueprint(enforcement)
