@@ -2,7 +2,9 @@
 
 Each HTTP function owns one Flask app (one per audience); `dispatch` runs the request that
 firebase-functions hands us through it, so routing, error handlers and `test_client()` all
-work the ordinary Flask way.
+work the ordinary Flask way. Each app declares its body size limit where it is built
+(`create_app(..., max_body_bytes=...)`): that one limit answers a JSON 413 for every route of
+the app, whether or not the route reads the body.
 """
 
 from __future__ import annotations
@@ -10,30 +12,42 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import flask
 from firebase_functions import logger
 from flask import Flask, Request, Response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from parkingdone.errors import ApiError, error_response
 
 MAX_JSON_BODY_BYTES = 64 * 1024
 
 
-def create_app(name: str) -> Flask:
+def create_app(name: str, *, max_body_bytes: int = MAX_JSON_BODY_BYTES) -> Flask:
     app = Flask(name)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY_BYTES
+    # Flask enforces it on every read of the body, also chunked bodies without a length.
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False
+
+    @app.before_request
+    def _refuse_oversized_body() -> None:
+        # A declared length over the limit is refused before routing, on every route.
+        length = flask.request.content_length
+        if length is not None and length > max_body_bytes:
+            raise RequestEntityTooLarge()
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
         return error_response(error.status, error.code, error.message, **error.details)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge) -> Response:
+        return error_response(413, "payload_too_large", f"Body exceeds {max_body_bytes} bytes")
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         code = {
             404: "not_found",
             405: "method_not_allowed",
-            413: "payload_too_large",
             415: "unsupported_media_type",
         }.get(error.code or 500, "http_error")
         return error_response(error.code or 500, code, error.description or error.name)
@@ -52,14 +66,12 @@ def dispatch(app: Flask, request: Request) -> Response:
         return app.full_dispatch_request()
 
 
-def json_body(request: Request, max_bytes: int = MAX_JSON_BODY_BYTES) -> Any:
-    """The parsed JSON body, or a clear 413/415/400 before anything is written."""
-    length = request.content_length
-    if length is not None and length > max_bytes:
-        raise ApiError(413, "payload_too_large", f"Body exceeds {max_bytes} bytes")
+def json_body(request: Request) -> Any:
+    """The parsed JSON body, or a clear 413/415/400 before anything is written.
+
+    The size limit is the app's (see `create_app`): reading past it raises the 413.
+    """
     raw = request.get_data(cache=True)
-    if len(raw) > max_bytes:
-        raise ApiError(413, "payload_too_large", f"Body exceeds {max_bytes} bytes")
     mimetype = request.mimetype or ""
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json")

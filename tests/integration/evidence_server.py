@@ -17,8 +17,10 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200 + b"\xff\xd9"
 
 class _Handler(BaseHTTPRequestHandler):
     routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes, float]]] = {}
+    seen: ClassVar[list[tuple[str, str | None]]] = []
 
     def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Host")))
         status, headers, data, delay = self.routes.get(self.path, (404, {}, b"", 0.0))
         if delay:
             time.sleep(delay)
@@ -35,14 +37,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 class ImageServer:
     def __init__(self) -> None:
-        handler = type("Handler", (_Handler,), {"routes": {}})
+        handler = type("Handler", (_Handler,), {"routes": {}, "seen": []})
         self.routes = handler.routes
+        self.requests = handler.seen  # (path, Host header) of every request received
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def add(self, path, data, content_type="image/png", status=200, delay=0.0, headers=None):
         self.routes[path] = (status, {"Content-Type": content_type, **(headers or {})}, data, delay)
-        return f"http://127.0.0.1:{self.server.server_port}{path}"
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def port(self) -> int:
+        return self.server.server_port
 
     def __enter__(self) -> ImageServer:
         self.thread.start()

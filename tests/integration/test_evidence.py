@@ -1,11 +1,20 @@
 """Evidence images: the trigger copies them into the bucket, failures land on the timeline."""
 
+import datetime as dt
+import ssl
+import threading
+from http.server import ThreadingHTTPServer
+
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from firebase_admin import storage
 
 from parkingdone import config, firebase
 from parkingdone.sessions import evidence
-from tests.integration.evidence_server import JPEG, PNG, ImageServer
+from tests.integration.evidence_server import JPEG, PNG, ImageServer, _Handler
 from tests.integration.ingest_support import T0, body, minutes, post
 from tests.support.waiting import wait_for
 
@@ -107,3 +116,109 @@ def test_the_sweep_retries_a_transient_failure(db, demo, images) -> None:
     [item] = session["evidence"]
     assert item["status"] == "stored" and item["attempts"] == 2
     assert session["evidenceRetry"] is False
+
+
+class Rebinding:
+    """A resolver that answers `first` once and `later` ever after: DNS rebinding."""
+
+    def __init__(self, first: str, later: str) -> None:
+        self.first, self.later = first, later
+        self.calls: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append(host)
+        return [self.first if len(self.calls) == 1 else self.later]
+
+
+def test_the_copy_connects_to_the_checked_address_under_the_name(images) -> None:
+    # Loopback is the camera stand-in's address, allowed under the emulators only.
+    images.add("/cam/in.png", PNG)
+    resolver = Rebinding(first="127.0.0.1", later="169.254.169.254")
+    image = evidence.fetch(f"http://camera.test:{images.port}/cam/in.png", resolver)
+    assert image.data == PNG
+    assert resolver.calls == ["camera.test"]
+    assert images.requests == [("/cam/in.png", f"camera.test:{images.port}")]
+
+
+def test_a_name_that_rebinds_to_loopback_never_reaches_it(images) -> None:
+    images.add("/cam/in.png", PNG)
+    resolver = Rebinding(first="93.184.216.34", later="127.0.0.1")
+    with pytest.raises(evidence.EvidenceError) as err:
+        evidence.fetch(f"http://camera.test:{images.port}/cam/in.png", resolver)
+    # Only the checked public address was tried (unreachable from the test machine).
+    assert err.value.code in ("unreachable", "timeout")
+    assert resolver.calls == ["camera.test"]
+    assert images.requests == []
+
+
+def test_every_redirect_hop_is_resolved_and_checked_again(images) -> None:
+    images.add("/hop", b"", status=302, headers={"Location": "/cam/in.png"})
+    images.add("/cam/in.png", PNG)
+    resolver = Rebinding(first="127.0.0.1", later="169.254.169.254")
+    with pytest.raises(evidence.EvidenceError) as err:
+        evidence.fetch(f"http://camera.test:{images.port}/hop", resolver)
+    assert err.value.code == "blocked_address"
+    assert resolver.calls == ["camera.test", "camera.test"]
+    assert [path for path, _ in images.requests] == ["/hop"]
+
+
+def test_proxy_settings_of_the_environment_are_ignored(images, monkeypatch) -> None:
+    with ImageServer() as proxy:
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        url = images.add("/cam/in.png", PNG)
+        assert evidence.fetch(url).data == PNG
+        assert proxy.requests == []
+        assert [path for path, _ in images.requests] == ["/cam/in.png"]
+
+
+def _self_signed(directory, name: str) -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_tls_goes_to_the_checked_address_with_the_name_as_server_name(tmp_path) -> None:
+    server_names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*_self_signed(tmp_path, "camera.test"))
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        resolver = Rebinding(first="127.0.0.1", later="169.254.169.254")
+        with pytest.raises(evidence.EvidenceError) as err:
+            evidence.fetch(f"https://camera.test:{server.server_port}/x.png", resolver)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The name went out as the TLS server name, and a certificate no public CA signed is
+    # refused: the copy verifies the certificate against the name, not the address.
+    assert server_names == ["camera.test"]
+    assert err.value.code == "unreachable" and "SSL" in str(err.value)
+    assert resolver.calls == ["camera.test"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from tests.integration.payments_helpers import (
     AUTH_CARD,
     closed_session,
@@ -9,6 +11,7 @@ from tests.integration.payments_helpers import (
     payment_intents,
     post_event,
     session,
+    signed_event,
     use_card,
     wait_status,
 )
@@ -125,3 +128,25 @@ def test_saved_card_becomes_the_default(db, demo, hosting_url):
     assert post_event(hosting_url, event).json()["result"] == "card_saved"
     user = db.collection("users").document(demo.driver_uid).get().to_dict()
     assert user["defaultPaymentMethodId"] == "pm_new_card"
+
+
+def test_the_api_function_no_longer_serves_stripe_events(demo, functions_url, hosting_url):
+    # Through Hosting the URL is unchanged (test above); the api function itself has no route
+    # for it any more: only stripeWebhook holds the webhook secret.
+    event = intent_event("evt_api", "customer.created", {"id": "cus_x", "object": "customer"})
+    payload, header = signed_event(event)
+    response = requests.post(
+        f"{functions_url}/api/api/stripe/webhook",
+        data=payload,
+        headers={"Content-Type": "application/json", "Stripe-Signature": header},
+        timeout=30,
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    direct = requests.post(
+        f"{functions_url}/stripeWebhook",
+        data=payload,
+        headers={"Content-Type": "application/json", "Stripe-Signature": header},
+        timeout=30,
+    )
+    assert direct.status_code == 200 and direct.json()["result"] == "unhandled"

@@ -54,7 +54,14 @@ WORLD: dict[str, dict[str, Any]] = {
     "sessions/s-bob": {"operatorId": "op-a", "facilityId": "fac-a", "driverUid": "bob"},
     "sessions/s-opb": {"operatorId": "op-b", "facilityId": "fac-b", "driverUid": "bob"},
     "sessions/s-anon": {"operatorId": "op-a", "facilityId": "fac-a", "driverUid": None},
-    "payments/p-alice": {"operatorId": "op-a", "uid": "alice", "amount": 300},
+    "payments/p-alice": {
+        "operatorId": "op-a",
+        "uid": "alice",
+        "amount": 300,
+        "platformFee": 15,
+        "operatorShare": 285,
+        "providerAccountId": "acct_op_a",
+    },
     "payments/p-bob": {"operatorId": "op-b", "uid": "bob", "amount": 600},
     "receipts/r-alice": {"operatorId": "op-a", "uid": "alice", "number": "R-1"},
     "receipts/r-bob": {"operatorId": "op-b", "uid": "bob", "number": "R-2"},
@@ -100,7 +107,7 @@ READS = [
     (ALICE, "users/alice/pushTokens/tok1", ALLOW),
     (ALICE, "plateOwners/ABC123", ALLOW),
     (ALICE, "sessions/s-alice", ALLOW),
-    (ALICE, "payments/p-alice", ALLOW),
+    (ALICE, "payments/p-alice", DENY),  # the ledger is staff-only
     (ALICE, "receipts/r-alice", ALLOW),
     (ALICE, "passes/pass-alice", ALLOW),
     (ALICE, "tickets/t-alice", ALLOW),
@@ -194,7 +201,7 @@ QUERIES = [
     (ALICE, "sessions", [], DENY, 0),
     (ALICE, "sessions", [("driverUid", "EQUAL", "bob")], DENY, 0),
     (ALICE, "sessions", [("operatorId", "EQUAL", "op-a")], DENY, 0),
-    (ALICE, "payments", [("uid", "EQUAL", "alice")], ALLOW, 1),
+    (ALICE, "payments", [("uid", "EQUAL", "alice")], DENY, 0),  # staff-only ledger
     (ALICE, "payments", [], DENY, 0),
     (ALICE, "receipts", [("uid", "EQUAL", "alice")], ALLOW, 1),
     (ALICE, "passes", [("uid", "EQUAL", "alice")], ALLOW, 1),

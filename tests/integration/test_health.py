@@ -1,4 +1,4 @@
-"""/api/health answers 503, not a hang or a 500, when Firestore cannot be reached."""
+"""/api/health: a Firestore round trip that writes nothing, and a quick 503 without Firestore."""
 
 from __future__ import annotations
 
@@ -9,13 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
+from parkingdone import health
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import json
+import json, time
 from parkingdone.api import app
-response = app.test_client().get("/api/health")
-print(json.dumps({"status": response.status_code, "body": response.get_json()}))
+client = app.test_client()
+started = time.perf_counter()
+response = client.get("/api/health")
+elapsed = time.perf_counter() - started
+print(json.dumps({"status": response.status_code, "body": response.get_json(), "seconds": elapsed}))
 """
 
 
@@ -24,6 +31,15 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_health_calls_write_nothing(db, hosting_url):
+    # Anyone can call the health check, unauthenticated: it must never make us write.
+    for _ in range(5):
+        response = requests.get(f"{hosting_url}/api/health", timeout=10)
+        assert response.status_code == 200
+        assert response.json()["firestore"]["ok"] is True
+    assert [collection.id for collection in db.collections()] == []
 
 
 def test_health_is_503_when_firestore_is_unreachable():
@@ -42,3 +58,6 @@ def test_health_is_503_when_firestore_is_unreachable():
     assert answer["status"] == 503
     assert answer["body"]["status"] == "unavailable"
     assert answer["body"]["firestore"]["ok"] is False
+    # Bounded by the check's own Firestore timeout (no retry deadline), with room for a
+    # loaded machine; without the timeout the client would wait a minute or more.
+    assert answer["seconds"] < health.FIRESTORE_TIMEOUT_SECONDS + 5
