@@ -6,7 +6,10 @@ parkingdone.notifications), so tests assert the exact FCM v1 requests.
   answers 404 UNREGISTERED, as FCM does for an app that was uninstalled.
 - GET /messages[?since=N]                     everything recorded (or after the first N),
                                               oldest first
-- DELETE /messages                            forget everything
+- DELETE /messages                            forget everything (and end an outage)
+- PUT /outage  {"down": true|false}           while down, every send answers 503
+                                              UNAVAILABLE (refused, not recorded), as FCM
+                                              does during an outage
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 _lock = threading.Lock()
 _messages: list[dict] = []
+_outage = {"down": False}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -40,8 +44,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._reply(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT"}})
             return
+        if self.path == "/outage":
+            with _lock:
+                _outage["down"] = bool(body.get("down"))
+            self._reply(200, dict(_outage))
+            return
         if not self.path.endswith("/messages:send"):
             self._reply(404, {"error": {"code": 404, "status": "NOT_FOUND"}})
+            return
+        if _outage["down"]:
+            self._reply(503, {"error": {"code": 503, "message": "down", "status": "UNAVAILABLE"}})
             return
         message = body.get("message", {})
         token = message.get("token", "")
@@ -83,9 +95,13 @@ class Handler(BaseHTTPRequestHandler):
         with _lock:
             self._reply(200, {"messages": _messages[since:], "total": len(_messages)})
 
+    def do_PUT(self) -> None:
+        self.do_POST()
+
     def do_DELETE(self) -> None:
         with _lock:
             _messages.clear()
+            _outage["down"] = False
         self._reply(200, {})
 
     def log_message(self, format: str, *args) -> None:

@@ -73,8 +73,18 @@ def projected(db, facility_id: str, plate: str, check=lambda d: True):
 
 
 def removed(db, facility_id: str, plate: str) -> None:
+    """The plate's projection no longer matters: its document is gone, or past its expiresAt
+    (kept only for its track of events, it answers every check as no document would)."""
     ref = db.collection("plateStatus").document(f"{facility_id}__{plate}")
-    wait_for(lambda: not ref.get().exists, timeout=15, what=f"{plate} projection removed")
+
+    def gone() -> bool:
+        snapshot = ref.get()
+        if not snapshot.exists:
+            return True
+        until = (snapshot.to_dict() or {}).get("expiresAt")
+        return until is not None and until <= datetime.now(UTC)
+
+    wait_for(gone, timeout=15, what=f"{plate} projection removed")
 
 
 def shard_of(db, facility_id: str, plate: str):
@@ -408,7 +418,8 @@ def test_whitelist_shard_follows_the_plate(db, demo, hosting_url):
     db.collection("passes").document("p-shard").update({"status": "cancelled"})
     projected(db, demo.facility_id, "SHA1", lambda d: not d.get("coverage"))
     assert shard_entry(db, demo.facility_id, "SHA1") is None
-    assert not shard_of(db, demo.facility_id, "SHA1").get().exists
+    shard = shard_of(db, demo.facility_id, "SHA1").get()
+    assert not shard.exists or not (shard.to_dict() or {}).get("plates")
     assert get_whitelist(hosting_url).json()["paidPlates"] == []
     assert get_check(hosting_url, "SHA1").json()["status"] == "parked_unpaid"
 

@@ -111,7 +111,7 @@ def test_a_replayed_trigger_event_changes_nothing(db, demo) -> None:
     before = {**closed, "status": "open", "exit": None, "payment": None, "fee": None}
     close = {**closed, "payment": None, "fee": None}
     for _ in range(2):
-        assert dispatch.on_session_written("replayed", before, close) == ["charge"]
+        assert "charge" in dispatch.on_session_written("replayed", before, close)
     again = db.collection("sessions").document("replayed").get().to_dict()
     assert again["payment"] == first["payment"] and again["fee"] == first["fee"]
     assert len(payment_intents(demo.stripe_customer_id)) == 1

@@ -8,7 +8,9 @@ from tests.integration.ingest_support import T0, body, minutes
 pytestmark = pytest.mark.usefixtures("demo")
 
 
-def test_entry_and_exit_cost_at_most_three_reads_and_three_writes(db, demo) -> None:
+def test_entry_and_exit_cost_at_most_four_reads_and_four_writes_projection_included(
+    db, demo
+) -> None:
     from parkingdone.ingest import webhook
 
     counter = OpCounter().install(db)
@@ -16,16 +18,19 @@ def test_entry_and_exit_cost_at_most_three_reads_and_three_writes(db, demo) -> N
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
     client.post("/webhook", json=body("entry", T0, plate="WARM-1"), headers=headers)
 
+    # An unregistered plate's first entry.
     counter.reset()
-    assert client.post("/webhook", json=body("entry", T0), headers=headers).status_code == 202
-    # credential + (pointer, plateOwners); inbox event + session + pointer
-    assert (counter.reads, counter.writes) == (3, 3)
+    entry = body("entry", T0, plate="NEW-1")
+    assert client.post("/webhook", json=entry, headers=headers).status_code == 202
+    # credential + (plate document, plateOwners); inbox event + session + plate document
+    # (track and projection) + the plate's look-alike index entry
+    assert (counter.reads, counter.writes) == (3, 4)
 
     counter.reset()
-    exit_body = body("exit", T0 + minutes(45))
+    exit_body = body("exit", T0 + minutes(45), plate="NEW-1")
     assert client.post("/webhook", json=exit_body, headers=headers).status_code == 202
-    # credential + pointer; inbox event + session update + pointer delete
-    assert (counter.reads, counter.writes) == (2, 3)
+    # credential + (plate document, plateOwners); inbox event + session + plate document
+    assert (counter.reads, counter.writes) == (3, 3)
 
     before = {d.id: d.update_time for d in db.collection("sessions").get()}
     counter.reset()
@@ -33,3 +38,13 @@ def test_entry_and_exit_cost_at_most_three_reads_and_three_writes(db, demo) -> N
     # A replay's only write is the inbox create, refused by its precondition.
     assert counter.writes == 1 and counter.rpcs["commit"] == 1
     assert {d.id: d.update_time for d in db.collection("sessions").get()} == before
+
+    # A registered driver with a saved card: covered by automatic payment, so the plate also
+    # enters the whitelist (its shard) and the driver's card is read.
+    counter.reset()
+    assert client.post("/webhook", json=body("entry", T0), headers=headers).status_code == 202
+    assert (counter.reads, counter.writes) == (4, 5)
+    counter.reset()
+    exit_body = body("exit", T0 + minutes(45))
+    assert client.post("/webhook", json=exit_body, headers=headers).status_code == 202
+    assert (counter.reads, counter.writes) == (3, 4)

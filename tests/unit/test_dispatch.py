@@ -50,3 +50,10 @@ def test_a_session_written_outside_the_pairing_resyncs_its_plate() -> None:
     assert dispatch.projection_keys(paired, closed_by_hand) == [("A1", True)]
     closed_by_pairing = {**closed_by_hand, "pairingSeq": 4}
     assert dispatch.projection_keys(paired, closed_by_pairing) == []
+
+
+def test_a_stay_created_closed_is_charged_only_when_the_pairing_made_it() -> None:
+    split = {"status": "closed", "plate": "A1", "exit": {"at": 2}, "pairingSeq": 5}
+    assert "charge" in dispatch.handlers(None, split)
+    imported = {k: v for k, v in split.items() if k != "pairingSeq"}
+    assert "charge" not in dispatch.handlers(None, imported)

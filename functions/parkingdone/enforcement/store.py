@@ -179,10 +179,19 @@ def project(
             now=now,
         )
     relevant = status is not None and is_relevant(status, now)
-    index_until = status.expires_at if status is not None and relevant else None
     entry = whitelist_entry(status, now) if status is not None and relevant else None
     keep_until = _keep_until(status, track, retention, now)
     old = previous or {}
+    # The look-alike index lists the plate while its document exists (the check decides on
+    # the document's content), so its entry is written when the plate appears or its
+    # document is kept longer, not on every change: most events leave the index alone.
+    indexed = old.get("indexedUntil")
+    if keep_until is None:
+        index_until = None
+    elif indexed is not None and indexed >= keep_until:
+        index_until = indexed
+    else:
+        index_until = keep_until
     if keep_until is None:
         if previous is not None:
             writer.delete(ref)
@@ -215,7 +224,7 @@ def project(
             }
         )
         writer.set(ref, body)
-    if old.get("indexedUntil") != index_until or (previous is None and index_until):
+    if indexed != index_until:
         writer.set(
             db.collection(SKELETONS).document(doc_id(facility.id, skeleton)),
             {

@@ -33,7 +33,13 @@ def needs_entry_push(before: dict[str, Any] | None, after: dict[str, Any]) -> bo
 
 
 def needs_charge(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
-    return after.get("status") == "closed" and (before or {}).get("status") != "closed"
+    if after.get("status") != "closed":
+        return False
+    if before is None:
+        # Created closed by the pairing (a late event split a stay). A session imported
+        # closed by other means is history, not a stay to charge.
+        return after.get("pairingSeq") is not None
+    return before.get("status") != "closed"
 
 
 def needs_correction(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
@@ -68,7 +74,8 @@ def projection_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> lis
 def handlers(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     """The names of the handlers a change needs, in the order they run (pure)."""
     if not after:
-        return []
+        # A deleted session (retention, a correction tool): its plate's track forgets it.
+        return ["projection"] if before and before.get("plate") else []
     names = []
     if needs_evidence(after):
         names.append("evidence")
@@ -88,7 +95,6 @@ def on_session_written(
 ) -> list[str]:
     """Run the handlers the change needs; returns their names (for logs and tests)."""
     names = handlers(before, after)
-    assert after is not None or not names
     for name in names:
         try:
             _run(name, session_id, before, after or {})
@@ -118,6 +124,13 @@ def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[
         from parkingdone.payments import charging
 
         charging.correct_session(session_id)
+    elif name == "projection" and not after:
+        from parkingdone.enforcement import triggers
+
+        assert before is not None
+        triggers.refresh_plates(
+            before["operatorId"], before["facilityId"], [(before["plate"], True)], session_id
+        )
     elif name == "projection":
         from parkingdone.enforcement import triggers
 
