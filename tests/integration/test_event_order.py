@@ -105,7 +105,12 @@ def test_a_replayed_trigger_event_changes_nothing(db, demo) -> None:
     add_push_token(db, demo.driver_uid)
     closed_session(db, demo, "replayed")
     first = wait_status(db, "replayed", "succeeded")
-    wait_for(lambda: fcm_messages(), what="payment push")
+    wait_for(
+        lambda: any(
+            m["body"]["message"]["data"]["kind"] == "payment_succeeded" for m in fcm_messages()
+        ),
+        what="payment push",
+    )
     pushes = len(fcm_messages())
     closed = db.collection("sessions").document("replayed").get().to_dict()
     before = {**closed, "status": "open", "exit": None, "payment": None, "fee": None}

@@ -72,7 +72,7 @@ def test_fcm_down_leaves_sessions_and_payments_alone_and_pushes_go_out_after(db,
 
 def _hub(action: str) -> None:
     hub = os.environ["FIREBASE_EMULATOR_HUB"]
-    requests.put(f"http://{hub}/functions/{action}", timeout=10).raise_for_status()
+    requests.put(f"http://{hub}/functions/{action}", timeout=60).raise_for_status()
 
 
 def _closed_port() -> int:

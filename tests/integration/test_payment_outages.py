@@ -16,6 +16,7 @@ import requests
 from parkingdone.payments import charging, onsession, retry
 from tests.integration.payments_helpers import (
     DECLINED_CARD,
+    EXIT,
     add_push_token,
     closed_session,
     open_session,
@@ -140,7 +141,7 @@ def test_provider_down_at_exit_waits_pending_then_charges_once(db, demo, stripe_
 def test_payment_work_without_its_facility_is_dead_lettered_and_replayable(db, demo):
     from parkingdone import tenants
 
-    open_session(db, demo, "orphan", closed_at=datetime(2026, 3, 30, 13, 5, tzinfo=UTC))
+    open_session(db, demo, "orphan", closed_at=EXIT)
     facility_ref = db.collection(tenants.FACILITIES).document(demo.facility_id)
     facility_doc = facility_ref.get().to_dict()
     facility_ref.delete()
@@ -164,7 +165,7 @@ def test_payment_work_without_its_facility_is_dead_lettered_and_replayable(db, d
 
 def test_provider_unreachable_for_too_long_is_dead_lettered_not_failed(db, demo, stripe_faults):
     stripe_faults(mode="refuse", path="")
-    open_session(db, demo, "exhausted", closed_at=datetime(2026, 3, 30, 13, 5, tzinfo=UTC))
+    open_session(db, demo, "exhausted", closed_at=EXIT)
     results = []
     for hours in range(1, charging.MAX_PROVIDER_TRIES + 1):
         results.append(

@@ -210,6 +210,9 @@ def project(
                 "updatedAt": now,
             }
         )
+        if not relevant:
+            # Kept for its track only: it answers every check as no document would from now.
+            body["expiresAt"] = now
         body.update(
             {
                 "track": track_document(track),

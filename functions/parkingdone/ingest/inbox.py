@@ -134,6 +134,7 @@ def _apply(
     change = machine.apply(track, event, ctx, now)
     if change.outcome == machine.Outcome.HELD_FOR_REVIEW:
         return _hold(transaction, ref, record, retry, now, "before_settled_stays")
+    unchanged = change.track is track  # the same event delivered again under another key
     sources = dict((doc or {}).get("sources") or {})
     money = dict(sources.get("money") or {})
     for session_id in change.creates:
@@ -148,10 +149,11 @@ def _apply(
         else:
             holders.discard(uid)
         sources["cardHolders"] = sorted(holders)
-    store.write_sessions(transaction, db, change, now)
-    projection.project(
-        transaction, db, facility, event.plate, doc, change.track, sources, bound, now
-    )
+    if not unchanged:
+        store.write_sessions(transaction, db, change, now)
+        projection.project(
+            transaction, db, facility, event.plate, doc, change.track, sources, bound, now
+        )
     document = {
         **record,
         "status": "processed",

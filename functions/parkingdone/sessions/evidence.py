@@ -31,6 +31,7 @@ from firebase_admin import storage
 from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
+from google.cloud.storage.retry import DEFAULT_RETRY
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
@@ -263,10 +264,17 @@ def object_path(session: dict[str, Any], session_id: str, kind: str, content_typ
     return f"evidence/{session['operatorId']}/{session['facilityId']}/{session_id}/{kind}.{ext}"
 
 
+UPLOAD_RETRY = DEFAULT_RETRY.with_timeout(20.0)
+
+
 def upload(path: str, image: Image) -> str:
     bucket = storage.bucket(config.evidence_bucket(), app=firebase.app())
     blob = bucket.blob(path)
-    blob.upload_from_string(image.data, content_type=image.content_type, timeout=30)
+    # A short retry budget: during a storage outage the copy is recorded as failed (and the
+    # sweep copies it later) instead of holding the trigger for the client's 120 s default.
+    blob.upload_from_string(
+        image.data, content_type=image.content_type, timeout=30, retry=UPLOAD_RETRY
+    )
     return f"gs://{bucket.name}/{path}"
 
 
