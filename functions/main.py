@@ -50,7 +50,7 @@ def gpsEvent(req: https_fn.CallableRequest) -> dict:
     """Driver app without ANPR: GPS geofence entry/exit."""
     from parkingdone.ingest import gps
 
-    return gps.handle(req.auth.uid if req.auth else None, req.data)
+    return gps.handle(req)
 
 
 @firestore_fn.on_document_written(document="sessions/{sessionId}", timeout_sec=120)

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-class AccessDenied(Exception):
-    pass
+from parkingdone import errors
 
 
 @dataclass(frozen=True)
@@ -39,4 +37,4 @@ class Actor:
             return
         if self.role == "operator_admin" and self.operator_id == operator_id:
             return
-        raise AccessDenied("not an administrator of this operator")
+        raise errors.forbidden("You are not an administrator of this operator", "not_admin")
