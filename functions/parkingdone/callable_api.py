@@ -1,6 +1,8 @@
-"""What every callable function shares: the caller, its input, and its errors.
+"""What every callable function shares: the request body, the caller, its input, errors.
 
-A callable is declared as
+main.py declares each callable with `@callable_api.on_call(...)` (the SDK's on_call, with
+a body the SDK would choke on - not JSON, nested too deeply, not an object - refused as
+INVALID_ARGUMENT instead of an internal error). Its body is written as
 
     @callable_api.handler
     def pay_session(caller: Caller, data: Any) -> dict: ...
@@ -14,11 +16,14 @@ data against a pydantic model, or refuses it naming every bad field.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from firebase_functions import https_fn
+from flask import Request, Response, jsonify, make_response
+from flask_cors import cross_origin
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -106,3 +111,41 @@ def handler(
             raise to_https_error(exc) from exc
 
     return run
+
+
+def on_call(**options: Any) -> Callable[[Callable[..., Any]], Callable[[Request], Response]]:
+    """`https_fn.on_call(**options)` that refuses malformed bodies with a clear 400."""
+
+    def declare(func: Callable[..., Any]) -> Callable[[Request], Response]:
+        endpoint = https_fn.on_call(**options)(func)
+
+        # wraps() also copies the SDK's deployment attributes, so discovery sees the same.
+        @functools.wraps(endpoint)
+        def guarded(request: Request) -> Response:
+            problem = _body_problem(request) if request.method == "POST" else None
+            if problem is not None:
+                return _refuse(problem)
+            return endpoint(request)
+
+        return guarded
+
+    return declare
+
+
+def _body_problem(request: Request) -> str | None:
+    """Why the SDK could not read this body as {"data": ...}, or None when it can."""
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError):
+        return "The body is not JSON"
+    except RecursionError:
+        return "The body is nested too deeply"
+    if not isinstance(body, dict) or set(body) != {"data"}:
+        return 'The body must be a JSON object {"data": ...}'
+    return None
+
+
+@cross_origin(methods="POST")
+def _refuse(message: str) -> Response:
+    error = https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, message)
+    return make_response(jsonify(error=error._as_dict()), 400)
