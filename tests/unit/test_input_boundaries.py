@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from parkingdone import callable_api, errors, ids
 from parkingdone.errors import ApiError
-from parkingdone.ingest.models import CanonicalEvent, parse_timestamp
+from parkingdone.ingest.models import CanonicalEvent
 from parkingdone.ingest.webhook import parse
 from parkingdone.payments.callables import PaySessionInput
+from parkingdone.timestamps import parse_timestamp
 
 # --- ids ----------------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ def _target(request: SetStaffRole) -> auth.UserRecord:
         return auth.get_user_by_email(request.email or "", app=firebase.app())
     except auth.UserNotFoundError as exc:
         raise errors.not_found("No user with that uid or email", "unknown_user") from exc
+    except ValueError as exc:  # the Admin SDK's check of a malformed uid or email
+        raise errors.bad_request(f"Invalid uid or email: {exc}", "invalid_user") from exc
 
 
 def set_role(db: firestore.Client, caller: Caller, request: SetStaffRole) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from parkingdone import errors, firebase, plates, tenants
 from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
 from parkingdone.ingest import inbox
-from parkingdone.ingest.models import FUTURE_TOLERANCE, IsoTimestamp
+from parkingdone.ingest.models import FUTURE_TOLERANCE
 from parkingdone.sessions import machine, store
+from parkingdone.timestamps import IsoTimestamp
 
 FLAP_WINDOW = timedelta(seconds=60)
 MAX_ACCURACY_M = 150.0

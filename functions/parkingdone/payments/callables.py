@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from parkingdone import errors, firebase
 from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
 from parkingdone.payments import invoices, onsession, passes, refunds
 from parkingdone.payments.access import Actor
+from parkingdone.timestamps import IsoTimestamp
 
 
 class SetupIntentInput(Input):
@@ -35,7 +36,7 @@ class BuyPassInput(Input):
     product_id: DocumentId
     plate: str = Field(min_length=1, max_length=20)
     request_id: str = Field(min_length=8, max_length=100)
-    starts_at: AwareDatetime | None = None
+    starts_at: IsoTimestamp | None = None
 
 
 class RefundInput(Input):
@@ -55,8 +56,8 @@ class InvoiceInput(Input):
 class RevenueInput(Input):
     operator_id: DocumentId | None = None
     facility_id: DocumentId
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: IsoTimestamp | None = None
+    until: IsoTimestamp | None = None
 
 
 def _admin(caller: Caller) -> Actor:
