@@ -64,8 +64,9 @@ def test_a_name_never_competes_with_another_facilitys_id(db, demo):
     tenants.save_facility(db, _facility("hall-1", "North Hall"))
     with pytest.raises(ValueError, match="is the id of facility 'hall-1'"):
         tenants.save_facility(db, _facility("south-hall", "HALL-1"))
-    with pytest.raises(ValueError, match="is the name of facility"):
-        tenants.save_facility(db, _facility("north-hall", "Somewhere"))
+    tenants.save_facility(db, _facility("garage", "Garage-2"))
+    with pytest.raises(ValueError, match="is the name of facility 'garage'"):
+        tenants.save_facility(db, _facility("GARAGE-2", "Somewhere"))
     with pytest.raises(ValueError, match="already has the name"):
         tenants.save_facility(db, _facility("north-2", "north  hall"))
     with pytest.raises(ValueError):
@@ -247,8 +248,8 @@ def test_plate_length_is_bounded_at_every_door(db, demo, hosting_url):
         timeout=10,
     )
     assert check.status_code == 400 and check.json()["error"]["code"] == "invalid_plate"
-    hook = post(demo.webhook_token, body("entry", recent(), plate="-" * 30 + "A1"))
+    hook = post(demo.webhook_token, body("entry", recent(), plate="-" * 31 + "A1"))
     assert hook.status_code == 400 and "at most 32" in hook.json()["error"]["message"]
-    vehicle = call_callable("registerVehicle", {"plate": " " * 30 + "AB1"}, uid="someone")
+    vehicle = call_callable("registerVehicle", {"plate": "-" * 30 + "AB1"}, uid="someone")
     assert vehicle.status_code == 400
     assert count(db, "events", "sessions", "plateOwners", "enforcementChecks") == before
