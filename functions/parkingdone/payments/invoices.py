@@ -31,7 +31,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 
 
 def next_status(current: str | None, action: str) -> str | None:
-    """The status after `action`, None when it already happened; InvoiceError if not allowed."""
+    """The status after `action`, None when it already happened; an ApiError if not allowed."""
     if action not in TRANSITIONS:
         raise errors.bad_request(f"Unknown action {action!r}", "invalid_action")
     sources, target = TRANSITIONS[action]
