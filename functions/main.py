@@ -7,7 +7,7 @@ the functions.
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn, tasks_fn
 from flask import Response
 
-from parkingdone import config, firebase
+from parkingdone import callable_api, config, firebase
 from parkingdone.http import dispatch
 
 # Explicit cpu: set_global_options without it silently selects gen1 CPU sizing.
@@ -45,12 +45,12 @@ def webhook(request: https_fn.Request) -> Response:
     return dispatch(app, request)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def gpsEvent(req: https_fn.CallableRequest) -> dict:
     """Driver app without ANPR: GPS geofence entry/exit."""
     from parkingdone.ingest import gps
 
-    return gps.handle(req.auth.uid if req.auth else None, req.data)
+    return gps.handle(req)
 
 
 @firestore_fn.on_document_written(
@@ -121,7 +121,7 @@ def paymentSweep(event: scheduler_fn.ScheduledEvent) -> None:
     retry.sweep_stale()
 
 
-@https_fn.on_call(secrets=_PAY_SECRETS)
+@callable_api.on_call(secrets=_PAY_SECRETS)
 def createSetupIntent(req: https_fn.CallableRequest) -> dict:
     """Driver app: start saving a card (the app collects it with Stripe's SDK)."""
     from parkingdone.payments import callables
@@ -129,7 +129,7 @@ def createSetupIntent(req: https_fn.CallableRequest) -> dict:
     return callables.create_setup_intent(req)
 
 
-@https_fn.on_call(secrets=_PAY_SECRETS)
+@callable_api.on_call(secrets=_PAY_SECRETS)
 def paySession(req: https_fn.CallableRequest) -> dict:
     """Driver app: pay an unpaid or action-required session on-session."""
     from parkingdone.payments import callables
@@ -137,7 +137,7 @@ def paySession(req: https_fn.CallableRequest) -> dict:
     return callables.pay_session(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def listPasses(req: https_fn.CallableRequest) -> dict:
     """Driver app: a facility's pass products and the driver's passes there."""
     from parkingdone.payments import callables
@@ -145,7 +145,7 @@ def listPasses(req: https_fn.CallableRequest) -> dict:
     return callables.list_passes(req)
 
 
-@https_fn.on_call(secrets=_PAY_SECRETS)
+@callable_api.on_call(secrets=_PAY_SECRETS)
 def buyPass(req: https_fn.CallableRequest) -> dict:
     """Driver app: buy a pass with the saved card."""
     from parkingdone.payments import callables
@@ -153,7 +153,7 @@ def buyPass(req: https_fn.CallableRequest) -> dict:
     return callables.buy_pass(req)
 
 
-@https_fn.on_call(secrets=_PAY_SECRETS)
+@callable_api.on_call(secrets=_PAY_SECRETS)
 def refundPayment(req: https_fn.CallableRequest) -> dict:
     """Operator admin: refund a payment fully or partly."""
     from parkingdone.payments import callables
@@ -161,7 +161,7 @@ def refundPayment(req: https_fn.CallableRequest) -> dict:
     return callables.refund_payment(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def transitionInvoice(req: https_fn.CallableRequest) -> dict:
     """Operator admin: to_invoice -> invoiced -> paid | cancelled."""
     from parkingdone.payments import callables
@@ -169,7 +169,7 @@ def transitionInvoice(req: https_fn.CallableRequest) -> dict:
     return callables.transition_invoice(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def passRevenue(req: https_fn.CallableRequest) -> dict:
     """Operator admin: pass revenue of a facility over a period."""
     from parkingdone.payments import callables
@@ -207,7 +207,7 @@ def enforcementSweep(event: scheduler_fn.ScheduledEvent) -> None:
 # --- driver app: accounts and notifications --------------------------------------------------
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def registerVehicle(req: https_fn.CallableRequest) -> dict:
     """Driver app: add a vehicle; a plate is active on one account at a time."""
     from parkingdone.accounts import callables
@@ -215,7 +215,7 @@ def registerVehicle(req: https_fn.CallableRequest) -> dict:
     return callables.register_vehicle(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def removeVehicle(req: https_fn.CallableRequest) -> dict:
     """Driver app: remove a vehicle and free its plate."""
     from parkingdone.accounts import callables
@@ -223,7 +223,7 @@ def removeVehicle(req: https_fn.CallableRequest) -> dict:
     return callables.remove_vehicle(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def registerPushToken(req: https_fn.CallableRequest) -> dict:
     """Driver app: register this device's FCM token."""
     from parkingdone.accounts import callables
@@ -231,7 +231,7 @@ def registerPushToken(req: https_fn.CallableRequest) -> dict:
     return callables.register_push_token(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def removePushToken(req: https_fn.CallableRequest) -> dict:
     """Driver app: forget this device's FCM token (sign-out)."""
     from parkingdone.accounts import callables
@@ -239,7 +239,7 @@ def removePushToken(req: https_fn.CallableRequest) -> dict:
     return callables.remove_push_token(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def setStaffRole(req: https_fn.CallableRequest) -> dict:
     """Admin dashboard: grant or revoke operator_admin / operator_staff for an operator."""
     from parkingdone.accounts import callables
@@ -247,7 +247,7 @@ def setStaffRole(req: https_fn.CallableRequest) -> dict:
     return callables.set_staff_role(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def exportMyData(req: https_fn.CallableRequest) -> dict:
     """Driver app: everything stored about the driver, as JSON (GDPR access)."""
     from parkingdone.accounts import callables
@@ -255,7 +255,7 @@ def exportMyData(req: https_fn.CallableRequest) -> dict:
     return callables.export_my_data(req)
 
 
-@https_fn.on_call()
+@callable_api.on_call()
 def requestDataDeletion(req: https_fn.CallableRequest) -> dict:
     """Driver app: ask for deletion of the driver's data (done within 30 days)."""
     from parkingdone.accounts import callables

@@ -79,6 +79,8 @@ def json_body(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"Body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "malformed_json", "Body is nested too deeply") from exc
 
 
 def bearer_token(request: Request) -> str | None:

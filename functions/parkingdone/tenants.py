@@ -16,6 +16,8 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from parkingdone import ids
+
 OPERATORS = "operators"
 FACILITIES = "facilities"
 FACILITY_CACHE_SECONDS = 30.0
@@ -110,11 +112,15 @@ def get_operator(db: Client, operator_id: str) -> Operator | None:
 
 
 def find_facility(db: Client, operator_id: str, facility_ref: str) -> Facility | None:
-    """The operator's facility named by id or display name, or None; cached briefly.
+    """The operator's facility that `facility_ref` names, or None; cached briefly.
 
-    A facility of another operator is None too: tenants never see each other's data.
+    One rule, the same whether the cache is warm or cold: first the facility whose id is
+    exactly `facility_ref`, then the one whose display name matches it (case, spaces and "+"
+    ignored). `save_facility` keeps the two from competing: no name equals another
+    facility's id. A facility of another operator is None too: tenants never see each
+    other's data.
     """
-    key = f"{operator_id}/{name_key(facility_ref)}"
+    key = f"{operator_id}/{facility_ref}"
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
@@ -129,21 +135,61 @@ def find_facility(db: Client, operator_id: str, facility_ref: str) -> Facility |
 
 
 def _load_facility(db: Client, operator_id: str, facility_ref: str) -> Facility | None:
-    if facility_ref and "/" not in facility_ref:
+    # Only a valid id can be a document path; anything else can still be a display name.
+    if ids.is_valid(facility_ref):
         snapshot = db.collection(FACILITIES).document(facility_ref).get()
         if snapshot.exists:
-            facility = Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+            facility = _facility_of(snapshot)
             return facility if facility.operator_id == operator_id else None
+    key = name_key(facility_ref)
+    if not key:
+        return None
     matches = (
         db.collection(FACILITIES)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
-        .where(filter=FieldFilter("nameKey", "==", name_key(facility_ref)))
+        .where(filter=FieldFilter("nameKey", "==", key))
         .limit(1)
         .get()
     )
     for snapshot in matches:
-        return Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+        return _facility_of(snapshot)
     return None
+
+
+def _facility_of(snapshot: Any) -> Facility:
+    return Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+
+
+def save_facility(db: Client, facility: Facility) -> Facility:
+    """Configure a facility (create or replace), with the rules that keep names unambiguous.
+
+    Refuses (ValueError) an id that cannot be a document id, and a display name that equals
+    another of the operator's facility ids (ignoring case), or an id that equals another
+    facility's display name: either would make `find_facility` depend on which it tried
+    first.
+    """
+    ids.check(facility.id)
+    facility = facility.model_copy(update={"name_key": name_key(facility.name)})
+    if not facility.name_key:
+        raise ValueError("a facility needs a display name")
+    siblings = (
+        db.collection(FACILITIES)
+        .where(filter=FieldFilter("operatorId", "==", facility.operator_id))
+        .get()
+    )
+    for snapshot in siblings:
+        if snapshot.id == facility.id:
+            continue
+        other = _facility_of(snapshot)
+        if name_key(other.id) == facility.name_key:
+            raise ValueError(f"the name {facility.name!r} is the id of facility {other.id!r}")
+        if other.name_key == name_key(facility.id):
+            raise ValueError(f"the id {facility.id!r} is the name of facility {other.id!r}")
+        if other.name_key == facility.name_key:
+            raise ValueError(f"facility {other.id!r} already has the name {facility.name!r}")
+    data = facility.model_dump(by_alias=True, exclude={"id"})
+    db.collection(FACILITIES).document(facility.id).set(data)
+    return facility
 
 
 def clear_cache() -> None:

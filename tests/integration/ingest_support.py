@@ -47,15 +47,10 @@ def add_tenant(
     db.collection(tenants.OPERATORS).document(operator_id).set(
         tenants.Operator(id=operator_id, name=operator_id).model_dump(by_alias=True)
     )
-    facility = tenants.Facility(
-        id=facility_id,
-        operator_id=operator_id,
-        name=name,
-        name_key=tenants.name_key(name),
-        **facility_fields,
+    tenants.save_facility(
+        db,
+        tenants.Facility(id=facility_id, operator_id=operator_id, name=name, **facility_fields),
     )
-    data = facility.model_dump(by_alias=True, exclude={"id"})
-    db.collection(tenants.FACILITIES).document(facility_id).set(data)
     token, _ = credentials.issue(db, "webhook", operator_id, adapter=adapter, label="test")
     return token
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from firebase_functions import https_fn
-
 from parkingdone.accounts import vehicles
-from parkingdone.accounts.common import Caller
+from parkingdone.callable_api import Caller
+from parkingdone.errors import ApiError
 from tests.support.services import call_callable
 
 
@@ -107,8 +106,8 @@ def test_two_accounts_racing_for_one_plate_end_with_exactly_one_owner(db) -> Non
         try:
             vehicles.register(db, Caller(uid), vehicles.RegisterVehicle(plate="RACE-1"))
             outcomes[uid] = "registered"
-        except https_fn.HttpsError as exc:
-            outcomes[uid] = exc.code.value
+        except ApiError as exc:
+            outcomes[uid] = exc.callable_status
 
     threads = [threading.Thread(target=attempt, args=(uid,)) for uid in ("r1", "r2", "r3")]
     for thread in threads:

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parkingdone import tariffs, tenants
+from parkingdone.errors import ApiError
 from parkingdone.payments import charging, invoices, receipts, refunds, retry
 from parkingdone.payments.models import LedgerEntry, RefundRecord, SessionView
 from parkingdone.payments.provider import ChargeResult, platform_fee
@@ -152,9 +153,9 @@ def test_invoice_transitions():
         ("succeeded", "mark_invoiced"),
         (None, "mark_invoiced"),
     ]:
-        with pytest.raises(invoices.InvoiceError):
+        with pytest.raises(ApiError):
             invoices.next_status(current, action)
-    with pytest.raises(invoices.InvoiceError):
+    with pytest.raises(ApiError):
         invoices.next_status("to_invoice", "delete")
 
 

@@ -49,3 +49,54 @@ def test_normalise_is_idempotent_and_skeleton_is_stable(plate: str) -> None:
     assert plates.normalise(once) == once
     assert plates.skeleton(plates.skeleton(once)) == plates.skeleton(once)
     assert len(plates.skeleton(once)) == len(once)
+
+
+# Cross-script look-alikes: the same plate whichever keyboard or camera wrote it.
+_CYRILLIC = str.maketrans("ABCEHKMOPTXY", "АВСЕНКМОРТХУ")
+_GREEK = str.maketrans("ABEZHIKMNOPTYX", "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "shown"),
+    [
+        ("АВС-123", "ABC123", "ABC-123"),  # Cyrillic А, В, С
+        ("авс 123", "ABC123", "ABC-123"),  # lower-case Cyrillic
+        ("ΑΒΕ-123", "ABE123", "ABE-123"),  # Greek
+        ("ABC-١٢٣", "ABC123", "ABC-123"),  # Arabic-Indic digits
+        ("ABC-۱۲۳", "ABC123", "ABC-123"),  # Extended Arabic-Indic digits
+        ("ＡＢＣ－１２３", "ABC123", "ABC-123"),  # full-width, as some handhelds send
+        ("abc 123", "ABC123", "ABC-123"),
+        ("äöå-1", "ÄÖÅ1", "ÄÖÅ-1"),
+    ],
+)
+def test_scripts_fold_onto_one_plate_and_one_display(raw: str, expected: str, shown: str) -> None:
+    assert plates.normalise(raw) == expected
+    assert plates.display(raw, expected) == shown
+
+
+def test_cyrillic_and_latin_look_alikes_share_a_skeleton() -> None:
+    assert plates.confusable(plates.normalise("ВОС-123"), plates.normalise("80C-123"))
+
+
+@pytest.mark.parametrize("raw", ["-" * 3000 + "A1", " " * 40 + "ABC", "A" * 33])
+def test_raw_text_is_bounded(raw: str) -> None:
+    with pytest.raises(plates.InvalidPlate, match="at most"):
+        plates.normalise(raw)
+    assert plates.display(raw, "fallback") == "fallback"
+
+
+@given(_plates, st.sampled_from([_CYRILLIC, _GREEK, _ARABIC_INDIC]))
+def test_look_alike_scripts_never_make_another_plate(plate: str, script: dict) -> None:
+    assert plates.normalise(plate.translate(script)) == plates.normalise(plate)
+
+
+@given(st.text(max_size=60))
+def test_any_text_is_a_plate_or_invalid_plate(raw: str) -> None:
+    try:
+        plate = plates.normalise(raw)
+    except plates.InvalidPlate:
+        return
+    assert 1 <= len(plate) <= plates.MAX_PLATE_LENGTH and plate.isalnum()
+    assert plates.normalise(plate) == plate
+    assert plates.normalise(plates.display(raw, plate)) == plate

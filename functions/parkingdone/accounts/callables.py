@@ -1,49 +1,49 @@
 """Callable functions of the driver app and the admin dashboard: thin adapters.
 
-Each checks the caller, validates the data with the module's pydantic model and hands off.
-Errors reach the app as HttpsError with a code and a message it can show.
+Each validates the data with the module's pydantic model and hands off; the caller and the
+errors are parkingdone.callable_api's job.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from firebase_functions import https_fn
-
 from parkingdone import firebase
 from parkingdone.accounts import gdpr, push_tokens, roles, vehicles
-from parkingdone.accounts.common import caller_of, parse
+from parkingdone.callable_api import Caller, handler, parse
 
 
-def register_vehicle(req: https_fn.CallableRequest) -> dict[str, Any]:
-    caller = caller_of(req)
-    return vehicles.register(firebase.db(), caller, parse(vehicles.RegisterVehicle, req.data))
+@handler
+def register_vehicle(caller: Caller, data: Any) -> dict[str, Any]:
+    return vehicles.register(firebase.db(), caller, parse(vehicles.RegisterVehicle, data))
 
 
-def remove_vehicle(req: https_fn.CallableRequest) -> dict[str, Any]:
-    caller = caller_of(req)
-    return vehicles.remove(firebase.db(), caller, parse(vehicles.RemoveVehicle, req.data))
+@handler
+def remove_vehicle(caller: Caller, data: Any) -> dict[str, Any]:
+    return vehicles.remove(firebase.db(), caller, parse(vehicles.RemoveVehicle, data))
 
 
-def register_push_token(req: https_fn.CallableRequest) -> dict[str, Any]:
-    caller = caller_of(req)
-    request = parse(push_tokens.RegisterPushToken, req.data)
+@handler
+def register_push_token(caller: Caller, data: Any) -> dict[str, Any]:
+    request = parse(push_tokens.RegisterPushToken, data)
     return push_tokens.register(firebase.db(), caller, request)
 
 
-def remove_push_token(req: https_fn.CallableRequest) -> dict[str, Any]:
-    caller = caller_of(req)
-    return push_tokens.remove(firebase.db(), caller, parse(push_tokens.RemovePushToken, req.data))
+@handler
+def remove_push_token(caller: Caller, data: Any) -> dict[str, Any]:
+    return push_tokens.remove(firebase.db(), caller, parse(push_tokens.RemovePushToken, data))
 
 
-def set_staff_role(req: https_fn.CallableRequest) -> dict[str, Any]:
-    caller = caller_of(req)
-    return roles.set_role(firebase.db(), caller, parse(roles.SetStaffRole, req.data))
+@handler
+def set_staff_role(caller: Caller, data: Any) -> dict[str, Any]:
+    return roles.set_role(firebase.db(), caller, parse(roles.SetStaffRole, data))
 
 
-def export_my_data(req: https_fn.CallableRequest) -> dict[str, Any]:
-    return gdpr.export(firebase.db(), caller_of(req))
+@handler
+def export_my_data(caller: Caller, data: Any) -> dict[str, Any]:
+    return gdpr.export(firebase.db(), caller)
 
 
-def request_data_deletion(req: https_fn.CallableRequest) -> dict[str, Any]:
-    return gdpr.request_deletion(firebase.db(), caller_of(req))
+@handler
+def request_data_deletion(caller: Caller, data: Any) -> dict[str, Any]:
+    return gdpr.request_deletion(firebase.db(), caller)

@@ -25,7 +25,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import firebase
-from parkingdone.accounts.common import Caller
+from parkingdone.callable_api import Caller
 
 GDPR_REQUESTS = "gdprRequests"
 DELETION_DEADLINE = timedelta(days=30)

@@ -15,7 +15,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import Field
 
-from parkingdone.accounts.common import Caller, Input
+from parkingdone.callable_api import Caller, Input
 from parkingdone.notifications.sender import PUSH_TOKENS, USERS, token_id
 
 MAX_TOKENS_PER_USER = 20

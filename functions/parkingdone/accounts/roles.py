@@ -18,8 +18,9 @@ from firebase_functions import logger
 from google.cloud import firestore
 from pydantic import Field, model_validator
 
-from parkingdone import firebase
-from parkingdone.accounts.common import OPERATOR_ROLES, Caller, Code, Input, error
+from parkingdone import errors, firebase
+from parkingdone.callable_api import OPERATOR_ROLES, Caller, Input
+from parkingdone.ids import DocumentId
 
 OPERATORS = "operators"
 ROLE_CHANGES = "roleChanges"
@@ -31,7 +32,7 @@ class SetStaffRole(Input):
     email: str | None = Field(default=None, min_length=3, max_length=320)
     # None revokes the user's staff role.
     role: Literal["operator_admin", "operator_staff"] | None
-    operator_id: str | None = Field(default=None, min_length=1, max_length=128)
+    operator_id: DocumentId | None = Field(default=None, min_length=1, max_length=128)
 
     @model_validator(mode="after")
     def _one_target(self) -> SetStaffRole:
@@ -46,35 +47,39 @@ def _target(request: SetStaffRole) -> auth.UserRecord:
             return auth.get_user(request.uid, app=firebase.app())
         return auth.get_user_by_email(request.email or "", app=firebase.app())
     except auth.UserNotFoundError as exc:
-        raise error(Code.NOT_FOUND, "No user with that uid or email") from exc
+        raise errors.not_found("No user with that uid or email", "unknown_user") from exc
+    except ValueError as exc:  # the Admin SDK's check of a malformed uid or email
+        raise errors.bad_request(f"Invalid uid or email: {exc}", "invalid_user") from exc
 
 
 def set_role(db: firestore.Client, caller: Caller, request: SetStaffRole) -> dict[str, Any]:
     if caller.role not in ("super_admin", "operator_admin"):
-        raise error(Code.PERMISSION_DENIED, "Only super admins and operator admins manage roles")
+        raise errors.forbidden("Only super admins and operator admins manage roles", "not_admin")
     user = _target(request)
     if user.uid == caller.uid:
-        raise error(Code.FAILED_PRECONDITION, "You cannot change your own role")
+        raise errors.not_now("You cannot change your own role", "own_role")
     claims = dict(user.custom_claims or {})
     old_role = claims.get("role") if claims.get("role") in OPERATOR_ROLES else None
     old_operator = claims.get("operatorId") if old_role else None
     if claims.get("role") == "super_admin":
-        raise error(Code.PERMISSION_DENIED, "Super admin roles are not managed here")
+        raise errors.forbidden("Super admin roles are not managed here", "super_admin_target")
 
     if caller.role == "operator_admin":
         if not caller.operator_id:
-            raise error(Code.PERMISSION_DENIED, "Your admin role has no operator")
+            raise errors.forbidden("Your admin role has no operator", "no_operator")
         if request.operator_id and request.operator_id != caller.operator_id:
-            raise error(Code.PERMISSION_DENIED, "You manage only your own operator's staff")
+            raise errors.forbidden("You manage only your own operator's staff", "other_operator")
         if old_operator and old_operator != caller.operator_id:
-            raise error(Code.PERMISSION_DENIED, "That user is staff of another operator")
+            raise errors.forbidden("That user is staff of another operator", "other_operator")
         operator_id = caller.operator_id
     else:
         operator_id = request.operator_id or old_operator
         if request.role and not operator_id:
-            raise error(Code.INVALID_ARGUMENT, "operatorId is required to grant a staff role")
+            raise errors.bad_request(
+                "operatorId is required to grant a staff role", "missing_operator"
+            )
     if request.role and not db.collection(OPERATORS).document(operator_id or "").get().exists:
-        raise error(Code.NOT_FOUND, f"Unknown operator {operator_id!r}")
+        raise errors.not_found(f"Unknown operator {operator_id!r}", "unknown_operator")
 
     new_role = request.role
     new_operator = operator_id if new_role else None

@@ -15,8 +15,8 @@ from firebase_functions import logger
 from google.cloud import firestore
 from pydantic import Field
 
-from parkingdone import plates
-from parkingdone.accounts.common import Caller, Code, Input, error
+from parkingdone import errors, plates
+from parkingdone.callable_api import Caller, Input
 
 USERS = "users"
 VEHICLES = "vehicles"
@@ -38,7 +38,7 @@ def _normalise(raw: str) -> str:
     try:
         return plates.normalise(raw)
     except plates.InvalidPlate as exc:
-        raise error(Code.INVALID_ARGUMENT, f"Invalid plate {raw!r}: {exc}") from exc
+        raise errors.bad_request(f"Invalid plate {raw!r}: {exc}", "invalid_plate") from exc
 
 
 def register(db: firestore.Client, caller: Caller, request: RegisterVehicle) -> dict[str, Any]:
@@ -52,19 +52,19 @@ def register(db: firestore.Client, caller: Caller, request: RegisterVehicle) -> 
     def run(transaction: firestore.Transaction) -> str:
         owner = owner_ref.get(transaction=transaction)
         if owner.exists and owner.get("uid") != caller.uid:
-            raise error(
-                Code.ALREADY_EXISTS,
+            raise errors.conflict(
                 f"Plate {plate} is already registered to another account. A plate can be "
                 "active on one account at a time so that a stay is never charged twice; "
                 "remove it from the other account first, or contact support.",
+                "plate_taken",
             )
         if owner.exists:
             return "already_registered"
         owned = list(transaction.get(user_ref.collection(VEHICLES).limit(MAX_VEHICLES)))
         if len(owned) >= MAX_VEHICLES:
-            raise error(
-                Code.RESOURCE_EXHAUSTED,
+            raise errors.too_many(
                 f"An account can hold at most {MAX_VEHICLES} vehicles; remove one first",
+                "too_many_vehicles",
             )
         vehicle = {
             "plate": plate,

@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from parkingdone import plates
+
 Status = Literal["paid", "pass_active", "parked_unpaid", "not_found"]
 CoverageKind = Literal["pass", "payment", "auto_payment"]
 
@@ -185,7 +187,8 @@ def build_plate_status(
         amount, currency = _amount(session)
         if latest_seen is None or entry_at > latest_seen:
             latest_seen = entry_at
-            display = str(session.get("plateRaw") or plate).strip().upper() or plate
+            raw = str(session.get("plateRaw") or plate)
+            display = plates.display(raw, raw.strip().upper() or plate)
         if pay_status:
             payments.append(
                 PaymentRecord(

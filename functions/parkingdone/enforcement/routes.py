@@ -107,7 +107,7 @@ def check_plate(plate_raw: str):
     )
     coverage = exact.coverage if exact else []
     body = {
-        "plate": plate_raw.strip().upper(),
+        "plate": plates.display(plate_raw, plate),
         "normalizedPlate": plate,
         "facility": {"id": facility.id, "name": facility.name},
         "status": result.status,

@@ -15,31 +15,29 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import pydantic
-from firebase_functions import https_fn, logger
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from firebase_functions import logger
+from pydantic import Field, field_validator
 
-from parkingdone import firebase, plates, tenants
+from parkingdone import errors, firebase, plates, tenants
+from parkingdone.callable_api import Caller, Input, handler, parse
+from parkingdone.ids import DocumentId
 from parkingdone.ingest import inbox
 from parkingdone.ingest.models import FUTURE_TOLERANCE
 from parkingdone.sessions import machine, store
+from parkingdone.timestamps import IsoTimestamp
 
 FLAP_WINDOW = timedelta(seconds=60)
 MAX_ACCURACY_M = 150.0
 MAX_AGE = timedelta(hours=24)
-Code = https_fn.FunctionsErrorCode
 
 
-class GpsEvent(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-    facility_id: str = Field(min_length=1, max_length=200)
+class GpsEvent(Input):
+    facility_id: DocumentId
     action: Literal["enter", "exit"]
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     accuracy: float = Field(gt=0, le=10_000)
-    timestamp: AwareDatetime
+    timestamp: IsoTimestamp
     plate: str = Field(min_length=1, max_length=40)
     event_id: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -105,14 +103,10 @@ def plausible(action: str, lat: float, lng: float, accuracy: float, polygon) -> 
 # --- the callable ------------------------------------------------------------------------
 
 
-def _error(code: Code, message: str) -> https_fn.HttpsError:
-    return https_fn.HttpsError(code, message)
-
-
 def _load_facility(db, facility_id: str) -> tenants.Facility:
     snapshot = db.collection(tenants.FACILITIES).document(facility_id).get()
     if not snapshot.exists:
-        raise _error(Code.NOT_FOUND, f"Unknown facility {facility_id!r}")
+        raise errors.not_found(f"Unknown facility {facility_id!r}", "unknown_facility")
     return tenants.Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
 
 
@@ -134,30 +128,30 @@ def _flapping(db, facility: tenants.Facility, gps: GpsEvent, plate: str) -> floa
     return (FLAP_WINDOW - since).total_seconds() if timedelta(0) <= since < FLAP_WINDOW else None
 
 
-def handle(uid: str | None, data: Any) -> dict[str, Any]:
-    if not uid:
-        raise _error(Code.UNAUTHENTICATED, "Sign in to report GPS entry and exit")
+@handler
+def handle(caller: Caller, data: Any) -> dict[str, Any]:
+    uid = caller.uid
+    gps = parse(GpsEvent, data)
     try:
-        gps = GpsEvent.model_validate(data if isinstance(data, dict) else {})
         plate = plates.normalise(gps.plate)
-    except (pydantic.ValidationError, plates.InvalidPlate) as exc:
-        raise _error(Code.INVALID_ARGUMENT, str(exc)) from exc
+    except plates.InvalidPlate as exc:
+        raise errors.bad_request(f"Invalid plate {gps.plate!r}: {exc}", "invalid_plate") from exc
     db = firebase.db()
     owner = db.collection(store.PLATE_OWNERS).document(plate).get()
     if not owner.exists or owner.get("uid") != uid:
-        raise _error(Code.PERMISSION_DENIED, "This plate is not registered to your account")
+        raise errors.forbidden("This plate is not registered to your account", "not_your_vehicle")
     facility = _load_facility(db, gps.facility_id)
     if len(facility.geofence) < 3:
-        raise _error(Code.FAILED_PRECONDITION, "This facility has no GPS geofence")
+        raise errors.not_now("This facility has no GPS geofence", "no_geofence")
     if gps.accuracy > MAX_ACCURACY_M:
-        raise _error(
-            Code.FAILED_PRECONDITION,
+        raise errors.not_now(
             f"Location accuracy {gps.accuracy:.0f} m is too low (at most {MAX_ACCURACY_M:.0f} m)",
+            "low_accuracy",
         )
     polygon = [(p.lat, p.lng) for p in facility.geofence]
     if not plausible(gps.action, gps.latitude, gps.longitude, gps.accuracy, polygon):
         where = "outside" if gps.action == "enter" else "inside"
-        raise _error(Code.FAILED_PRECONDITION, f"The location is {where} the facility's area")
+        raise errors.not_now(f"The location is {where} the facility's area", "outside_area")
     log = {"operatorId": facility.operator_id, "facilityId": facility.id, "uid": uid}
     wait = _flapping(db, facility, gps, plate)
     if wait is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from parkingdone import plates
+from parkingdone.timestamps import IsoTimestamp
 
 # Cameras' clocks drift; an event a little in the future is believable, more is a bug.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -21,7 +22,7 @@ class CanonicalEvent(BaseModel):
     event: Literal["entry", "exit"]
     plate: str = Field(min_length=1, max_length=40)
     facility_id: str = Field(min_length=1, max_length=200)
-    timestamp: AwareDatetime
+    timestamp: IsoTimestamp
     image_url: HttpUrl | None = Field(default=None)
     event_id: str | None = Field(default=None, min_length=1, max_length=200)
     country: str | None = Field(default=None, min_length=1, max_length=3, pattern=r"^[A-Za-z]+$")

@@ -48,13 +48,17 @@ def parse(adapter_config: dict[str, Any] | None, payload: Any) -> CanonicalEvent
     except adapters.AdapterError as exc:
         raise errors.bad_request(str(exc), code="invalid_event") from exc
     except pydantic.ValidationError as exc:
-        code = "naive_timestamp" if _is_naive_error(exc) else "invalid_event"
-        raise errors.bad_request(_validation_message(exc), code=code) from exc
+        raise errors.bad_request(_validation_message(exc), code=_code_of(exc)) from exc
     return event
 
 
-def _is_naive_error(exc: pydantic.ValidationError) -> bool:
-    return any(e["type"] == "timezone_aware" for e in exc.errors())
+def _code_of(exc: pydantic.ValidationError) -> str:
+    types = {e["type"] for e in exc.errors()}
+    if "timezone_aware" in types:
+        return "naive_timestamp"
+    if "timestamp_format" in types:
+        return "invalid_timestamp"
+    return "invalid_event"
 
 
 def handle() -> tuple[dict[str, Any], int]:

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-class AccessDenied(Exception):
-    pass
-
+from parkingdone import errors
 
 # Never a token claim (setStaffRole grants operator roles only): the role of
 # work the platform does by itself, such as refunding a corrected stay.
@@ -44,7 +41,7 @@ class Actor:
             return
         if self.role == "operator_admin" and self.operator_id == operator_id:
             return
-        raise AccessDenied("not an administrator of this operator")
+        raise errors.forbidden("You are not an administrator of this operator", "not_admin")
 
 
 SYSTEM = Actor("system", SYSTEM_ROLE, None)

@@ -26,7 +26,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import firebase, tariffs
+from parkingdone import errors, firebase, tariffs
 from parkingdone.payments import charging, notify, refunds
 from parkingdone.payments.access import SYSTEM
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry, SessionView
@@ -172,7 +172,7 @@ def _refund(
             result = refunds.refund(
                 db, SYSTEM, payment_id, refund_request_id(cid), amount=take, reason="correction"
             )
-        except refunds.RefundError as exc:
+        except errors.ApiError as exc:
             raise charging.RetryLater(f"correction refund: {exc.message}") from exc
         done.append({"paymentId": payment_id, "refundId": result["refundId"], "amount": take})
         left -= take

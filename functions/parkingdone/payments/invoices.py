@@ -15,6 +15,7 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
+from parkingdone import errors
 from parkingdone.payments import charging, receipts
 from parkingdone.payments.access import Actor
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry
@@ -29,23 +30,16 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-class InvoiceError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def next_status(current: str | None, action: str) -> str | None:
-    """The status after `action`, None when it already happened; InvoiceError if not allowed."""
+    """The status after `action`, None when it already happened; an ApiError if not allowed."""
     if action not in TRANSITIONS:
-        raise InvoiceError("invalid_action", f"Unknown action {action!r}")
+        raise errors.bad_request(f"Unknown action {action!r}", "invalid_action")
     sources, target = TRANSITIONS[action]
     if current == target:
         return None
     if current not in sources:
-        raise InvoiceError(
-            "invalid_transition", f"Cannot {action.replace('_', ' ')} a payment that is {current}"
+        raise errors.not_now(
+            f"Cannot {action.replace('_', ' ')} a payment that is {current}", "invalid_transition"
         )
     return target
 
@@ -65,7 +59,7 @@ def transition(
         now = datetime.now(UTC)
         session = session_ref.get(transaction=transaction)
         if not session.exists:
-            raise InvoiceError("not_found", "No such session")
+            raise errors.not_found("No such session")
         doc = session.to_dict()
         actor.require_admin_of(doc.get("operatorId", ""))
         payment = doc.get("payment") or {}

@@ -16,6 +16,7 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
+from parkingdone import errors
 from parkingdone.payments import charging
 from parkingdone.payments.models import PAYMENTS, SESSIONS, USERS, LedgerEntry
 from parkingdone.payments.provider import (
@@ -28,19 +29,12 @@ from parkingdone.payments.provider import (
 PAYABLE = frozenset({"requires_action", "failed"})
 
 
-class PayError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
     session_ref = db.collection(SESSIONS).document(session_id)
     snapshot = session_ref.get()
     if not snapshot.exists or (snapshot.to_dict() or {}).get("driverUid") != uid:
         # Same answer for "not yours" and "absent": no probing of other drivers' sessions.
-        raise PayError("not_found", "No such session")
+        raise errors.not_found("No such session")
     payment = (snapshot.to_dict() or {}).get("payment") or {}
     status = payment.get("status")
     payment_id = payment.get("paymentId")
@@ -57,7 +51,9 @@ def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
             "paymentId": current.get("paymentId"),
         }
     if status not in PAYABLE:
-        raise PayError("not_payable", f"This session cannot be paid in the app now ({status})")
+        raise errors.not_now(
+            f"This session cannot be paid in the app now ({status})", "not_payable"
+        )
 
     if status == "requires_action" and payment_id:
         entry = LedgerEntry.model_validate(
@@ -106,7 +102,7 @@ def _retrieve(provider_payment_id: str) -> ChargeResult:
     try:
         return get_provider().retrieve(provider_payment_id)
     except (ProviderUnavailable, ProviderRejected) as exc:
-        raise PayError("unavailable", "Payment provider unavailable; try again") from exc
+        raise errors.unavailable("Payment provider unavailable; try again") from exc
 
 
 def _claim_new_attempt(db: Client, uid: str, session_id: str):
@@ -118,21 +114,21 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
         doc = session_ref.get(transaction=transaction).to_dict() or {}
         payment = doc.get("payment") or {}
         if payment.get("status") not in PAYABLE:
-            raise PayError("in_progress", "A payment for this session is already under way")
+            raise errors.conflict("A payment for this session is already under way", "in_progress")
         fee = doc.get("fee") or {}
         amount = int(fee.get("total") or payment.get("amount") or 0)
         if amount <= 0:
-            raise PayError("not_payable", "Nothing to pay")
+            raise errors.not_now("Nothing to pay", "not_payable")
         attempt = int(payment.get("attempt") or 1) + 1
         payment_id = charging.session_payment_id(session_id, attempt)
         profile = charging._driver_profile(db, uid)
         if profile is None or not (
             profile.stripe_customer_id and profile.default_payment_method_id
         ):
-            raise PayError("no_payment_method", "Save a card in the app first")
+            raise errors.not_now("Save a card in the app first", "no_payment_method")
         op = charging.operator(db, doc["operatorId"])
         if not op.stripe_account_id:
-            raise PayError("not_payable", "The operator does not take card payments")
+            raise errors.not_now("The operator does not take card payments", "not_payable")
         fee_share = charging.platform_fee(amount, op.platform_fee_bps)
         entry = LedgerEntry(
             operator_id=doc["operatorId"],
@@ -192,7 +188,7 @@ def create_setup_intent(db: Client, uid: str, email: str | None, request_id: str
             customer_id, uid, f"parkingdone:setup:{uid}:{request_id}"
         )
     except (ProviderUnavailable, ProviderRejected) as exc:
-        raise PayError("unavailable", "Payment provider unavailable; try again") from exc
+        raise errors.unavailable("Payment provider unavailable; try again") from exc
     return {
         "setupIntentId": setup.setup_intent_id,
         "clientSecret": setup.client_secret,

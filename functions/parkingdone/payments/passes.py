@@ -19,7 +19,7 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1 import aggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import plates
+from parkingdone import errors, plates
 from parkingdone.payments import charging
 from parkingdone.payments.models import (
     PASS_PRODUCTS,
@@ -40,13 +40,6 @@ from parkingdone.payments.provider import (
 
 PLATE_OWNERS = "plateOwners"
 MAX_START_AHEAD = timedelta(days=60)
-
-
-class PassError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def pass_id_for(uid: str, request_id: str) -> str:
@@ -104,11 +97,11 @@ def buy(
     try:
         plate = plates.normalise(plate_raw)
     except ValueError as exc:
-        raise PassError("invalid_plate", str(exc)) from exc
+        raise errors.bad_request(str(exc), "invalid_plate") from exc
     now = datetime.now(UTC)
     start = max(starts_at or now, now)
     if start > now + MAX_START_AHEAD:
-        raise PassError("invalid_start", "A pass can start at most 60 days ahead")
+        raise errors.bad_request("A pass can start at most 60 days ahead", "invalid_start")
     pass_id = pass_id_for(uid, request_id)
     payment_id = pass_payment_id(pass_id)
     pass_ref = db.collection(PASSES).document(pass_id)
@@ -130,21 +123,21 @@ def buy(
             return entry.status, None
         product_snap = db.collection(PASS_PRODUCTS).document(product_id).get()
         if not product_snap.exists:
-            raise PassError("not_found", "No such pass product")
+            raise errors.not_found("No such pass product")
         product = PassProduct.model_validate({**product_snap.to_dict(), "id": product_id})
         if not product.active:
-            raise PassError("not_available", "This pass is no longer sold")
+            raise errors.not_now("This pass is no longer sold", "not_available")
         owner = db.collection(PLATE_OWNERS).document(plate).get()
         if not owner.exists or (owner.to_dict() or {}).get("uid") != uid:
-            raise PassError("not_your_vehicle", "Add the vehicle to your account first")
+            raise errors.forbidden("Add the vehicle to your account first", "not_your_vehicle")
         profile = charging._driver_profile(db, uid)
         if profile is None or not (
             profile.stripe_customer_id and profile.default_payment_method_id
         ):
-            raise PassError("no_payment_method", "Save a card in the app first")
+            raise errors.not_now("Save a card in the app first", "no_payment_method")
         op = charging.operator(db, product.operator_id)
         if not op.stripe_account_id:
-            raise PassError("not_available", "The operator does not take card payments yet")
+            raise errors.not_now("The operator does not take card payments yet", "not_available")
         valid_from, valid_until = validity(product, start)
         fee = platform_fee(product.price, op.platform_fee_bps)
         entry = LedgerEntry(
@@ -196,7 +189,7 @@ def buy(
             result = charging.charge_or_resolve(charge_request, resolve=state == "resolve")
         except ProviderUnavailable as exc:
             logger.warn("payments.pass_provider_unavailable", passId=pass_id, error=str(exc))
-            raise PassError("unavailable", "Payment provider unavailable; try again") from exc
+            raise errors.unavailable("Payment provider unavailable; try again") from exc
         except ProviderRejected as exc:
             result = ChargeResult("failed", None, None, exc.code, exc.message)
         change = charging.record_outcome(db, payment_id, result)

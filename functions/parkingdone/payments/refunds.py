@@ -18,6 +18,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from parkingdone import errors
 from parkingdone.payments.access import Actor
 from parkingdone.payments.models import PASSES, PAYMENTS, SESSIONS, LedgerEntry, RefundRecord
 from parkingdone.payments.provider import (
@@ -28,13 +29,6 @@ from parkingdone.payments.provider import (
 )
 
 STRIPE_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
-
-
-class RefundError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def refund_id_for(payment_id: str, request_id: str) -> str:
@@ -119,7 +113,7 @@ def refund(
         now = datetime.now(UTC)
         snapshot = ledger_ref.get(transaction=transaction)
         if not snapshot.exists:
-            raise RefundError("not_found", "No such payment")
+            raise errors.not_found("No such payment")
         entry = LedgerEntry.model_validate(snapshot.to_dict())
         actor.require_admin_of(entry.operator_id)
         existing = next((r for r in entry.refunds if r.id == refund_id), None)
@@ -127,12 +121,12 @@ def refund(
             return entry, existing  # the same request again: report, do not refund twice
         paid_by_card = entry.provider == "stripe" and entry.provider_payment_id
         if entry.status != "succeeded" or not paid_by_card:
-            raise RefundError("not_refundable", f"Payment is {entry.status}; nothing to refund")
+            raise errors.not_now(f"Payment is {entry.status}; nothing to refund", "not_refundable")
         available = refundable(entry, exclude=refund_id)
         wanted = available if amount is None else amount
         if wanted <= 0 or wanted > available:
-            raise RefundError(
-                "invalid_amount", f"Refund must be between 1 and {available} {entry.currency}"
+            raise errors.bad_request(
+                f"Refund must be between 1 and {available} {entry.currency}", "invalid_amount"
             )
         record = RefundRecord(
             id=refund_id,
@@ -196,7 +190,9 @@ def refund(
         error=error,
     )
     if record.status == "failed":
-        raise RefundError("provider_failed", "The payment provider did not refund; retry later")
+        raise errors.unavailable(
+            "The payment provider did not refund; retry later", "provider_failed"
+        )
     return _summary(payment_id, entry, record)
 
 

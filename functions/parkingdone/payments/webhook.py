@@ -49,12 +49,16 @@ def receive() -> tuple[dict[str, Any], int]:
     except Exception as exc:  # a missing secret is our misconfiguration: let Stripe retry
         raise ApiError(500, "not_configured", "Webhook secret unavailable") from exc
     try:
-        stripe.Webhook.construct_event(payload, signature, secret)
+        stripe.WebhookSignature.verify_header(
+            payload, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
+        event = json.loads(payload)
     except stripe.SignatureVerificationError as exc:
         raise ApiError(400, "invalid_signature", "Stripe signature verification failed") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "malformed_event", "Body is not a Stripe event") from exc
-    event = json.loads(payload)
+    if not _is_event(event):
+        raise ApiError(400, "malformed_event", "Body is not a Stripe event")
     try:
         outcome = handle_event(firebase.db(), event)
     except Exception as exc:
@@ -79,6 +83,14 @@ def build_app() -> Flask:
         return jsonify(body), status
 
     return app
+
+
+def _is_event(event: Any) -> bool:
+    """The shape handle_event reads: an object with an id, its data.object an object."""
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        return False
+    data = event.get("data")
+    return isinstance(data, dict) and isinstance(data.get("object"), dict)
 
 
 def handle_event(db: Client, event: dict[str, Any]) -> str:
