@@ -20,7 +20,9 @@ OFFSET_STEP = 10
 MAX_OFFSET = 990
 
 # Hosting, Functions, Firestore, Auth and Pub/Sub keep the emulators' well-known ports at
-# offset 0 (clients and docs rely on them). The others end in a digit of their own.
+# offset 0 (clients and docs rely on them). The others end in a digit of their own, and stay
+# out of WORKER_PORTS, where the Functions emulator picks a free port for each Python worker
+# (so a running stack's workers can sit on a port another stack would need).
 BASE_PORTS = {
     "hosting": 5000,
     "functions": 5001,
@@ -34,9 +36,11 @@ BASE_PORTS = {
     "firestore-websocket": 9155,
     # Stand-ins outside the Firebase Emulator Suite.
     "storage": 9197,
-    "stripe": 8421,
+    "stripe": 6421,
     "fcm": 9398,
 }
+# firebase-tools: portfinder from 8081 + a random 0..999, upwards to the first free port.
+WORKER_PORTS = range(8081, 9081)
 
 
 class PortOffsetError(ValueError):

@@ -118,6 +118,11 @@ def firebase_env(port_map: dict[str, int] | None = None) -> dict[str, str]:
     """The environment firebase-tools needs to run offline, plus the service addresses."""
     env = dict(os.environ)
     env.update(service_env(port_map))
+    # firebase-tools finds a running hub through a file in $TMPDIR named by project only:
+    # a temp folder per offset keeps `emulators:export` from reaching another stack's hub.
+    tmp = ROOT / ".cache" / "tmp" / f"offset-{env['PARKINGDONE_PORT_OFFSET']}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env["TMPDIR"] = str(tmp)
     env.update(local_secrets())
     jdk = java_home()
     if jdk is not None:
@@ -218,6 +223,8 @@ class Stack:
                 env=self.env(),
                 start_new_session=True,
             )
+            if out is not None:
+                out.close()  # the child has its own copy
             self.services.append(process)
             started.append((name, process))
         for name, process in started:
@@ -252,13 +259,13 @@ def started(port_map: dict[str, int] | None = None, label: str = "stack") -> Ite
     (after the teardown) when SIGINT, SIGTERM or SIGHUP arrived.
     """
     with lifecycle.stop_on_signals():
-        stack = Stack(port_map)
-        lifecycle.refuse_busy_ports(stack.ports)
-        lifecycle.say(f"[{label}] stack {stack.id} on port offset {stack.offset}")
+        running = Stack(port_map)
+        lifecycle.refuse_busy_ports(running.ports)
+        lifecycle.say(f"[{label}] stack {running.id} on port offset {running.offset}")
         try:
-            yield stack
+            yield running
         finally:
-            left = stack.stop()
+            left = running.stop()
             if left:
                 lifecycle.say(
                     f"[{label}] could not stop everything:\n  " + "\n  ".join(left), err=True
@@ -277,9 +284,9 @@ def exec_in_emulators(
     """
     verbosity = ["--log-verbosity", "QUIET"] if quiet else []
     checked = f"{shlex.join([python(), '-m', 'devstack.stack', 'verify'])} && {inner}"
-    with started(port_map, label) as stack:
-        stack.start_side_services()
-        firebase = stack.start_firebase(
+    with started(port_map, label) as running:
+        running.start_side_services()
+        firebase = running.start_firebase(
             "emulators:exec", "--only", only_emulators(), *verbosity, checked
         )
         return firebase.wait()

@@ -52,6 +52,19 @@ def test_a_stack_uses_each_port_once_and_every_port_is_a_user_port():
         assert all(1024 < port < 32768 for port in values)
 
 
+def test_only_firestore_and_pubsub_lie_where_function_workers_take_ports():
+    # The Functions emulator gives each Python worker a free port in WORKER_PORTS; a worker of
+    # one stack can therefore hold a port of a stack not yet started. Only the two ports the
+    # emulators fix at 8080 and 8085 are exposed to that; every port we choose stays clear.
+    exposed = {
+        name
+        for offset in VALID_OFFSETS
+        for name, port in ports.ports(offset).items()
+        if port in ports.WORKER_PORTS
+    }
+    assert exposed == {"firestore", "pubsub"}
+
+
 def test_the_colliding_layout_of_old_is_gone():
     # Offset 200 used to put Auth (9099 + 200) on eventarc (9299) of the stack at offset 0.
     assert not set(ports.ports(0).values()) & set(ports.ports(200).values())
