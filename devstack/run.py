@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             print("[run] starting the emulators…", flush=True)
             running.start_side_services(show_pushes=True)
             firebase = start_firebase(running, log_path)
-            health = stack.wait_for_functions(port_map, 120, running.id, firebase)
+            health = stack.wait_for_functions(port_map, 300, running.id, firebase)
             print(f"[run] functions answer: version {health['version']}", flush=True)
             stack.verify(port_map)
             seed()

@@ -14,7 +14,7 @@ import pytest
 from devstack import lifecycle, ports
 from tests.lifecycle.runner import Runner, wait_until_ports_free
 
-START_TIMEOUT = 240  # a whole stack on a busy 2-core machine
+START_TIMEOUT = 360  # a whole stack on a busy 2-core machine
 
 
 @pytest.fixture
