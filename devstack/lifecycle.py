@@ -5,7 +5,8 @@ the stand-ins, a test run inside the stack) inherits PARKINGDONE_STACK_ID=<rando
 environment, however it was started and whoever its parent is now. That id is how teardown
 finds every process to stop, and how start-up tells our services from another stack's: a
 port counts as ours only when the process listening on it carries our id, and /api/health
-answers with the id of the stack that serves it.
+answers with the id of the stack that serves it. Finding processes and listeners reads
+Linux's /proc; without it, teardown relies on firebase-tools stopping its own emulators.
 """
 
 from __future__ import annotations
