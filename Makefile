@@ -9,7 +9,7 @@ setup:
 run: setup                ## the whole backend on the emulators, with demo data
 	@$(PY) -m devstack.run
 
-test: setup               ## ruff, unit tests, then every emulator tier
+test: setup               ## ruff, unit tests, stack lifecycle tests, then every emulator tier
 	@$(PY) -m devstack.testrun
 
 bench: setup              ## benchmarks on a fresh emulator stack; prints figures

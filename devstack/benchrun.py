@@ -5,6 +5,7 @@
 
 Each benchmark is a module devstack/bench_<name>.py that takes --help, measures through
 the emulators (Hosting included, as operators and devices call us) and prints figures.
+SIGINT, SIGTERM and SIGHUP stop the run and its stack; a taken port stops it before it starts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import shlex
 import sys
 
-from devstack import stack
+from devstack import lifecycle, ports, stack
 
 ORDER = ["pipeline", "ingest", "push", "payments", "enforcement"]
 
@@ -36,11 +37,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # A fresh stack per benchmark: one benchmark's trigger backlog must not slow the next.
     failed = []
-    for name in names:
-        print(f"\n=== benchmark: {name} ===", flush=True)
-        command = shlex.join([stack.python(), "-m", f"devstack.bench_{name}"])
-        if stack.exec_in_emulators(command, quiet=True):
-            failed.append(name)
+    try:
+        with lifecycle.stop_on_signals():
+            ports.port_offset()  # a wrong offset is refused before anything runs
+            for name in names:
+                print(f"\n=== benchmark: {name} ===", flush=True)
+                command = shlex.join([stack.python(), "-m", f"devstack.bench_{name}"])
+                if stack.exec_in_emulators(command, quiet=True, label="bench"):
+                    failed.append(name)
+    except lifecycle.StopRequested as stop:
+        lifecycle.say(f"[bench] stopped ({stop})", err=True)
+        return stop.exit_code
+    except (lifecycle.StackError, ports.PortOffsetError) as exc:
+        lifecycle.say(f"[bench] {exc}", err=True)
+        return 2
     if failed:
         print(f"benchmarks that failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

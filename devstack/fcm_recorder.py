@@ -21,6 +21,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from devstack.ports import BASE_PORTS
+
 _lock = threading.Lock()
 _messages: list[dict] = []
 _outage = {"down": False}
@@ -110,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=9399)
+    parser.add_argument("--port", type=int, default=BASE_PORTS["fcm"])
     parser.add_argument("--print", action="store_true", help="print each push as it arrives")
     args = parser.parse_args()
     Handler.show = args.print

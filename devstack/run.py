@@ -3,7 +3,8 @@
 Starts the Firebase emulators (Auth, Functions, Firestore, Pub/Sub, Hosting, Cloud Tasks),
 the Cloud Storage stand-in, localstripe and the FCM recorder; checks the functions really
 answer; seeds the demo data; prints the URLs and ready-to-paste curl examples; then shows
-function logs and every push until Ctrl-C, which stops everything.
+function logs and every push until Ctrl-C, SIGTERM or SIGHUP (a closed terminal), which stop
+everything. It refuses to start, naming the port and its holder, when a port it needs is taken.
 
     python -m devstack.run                 what `make run` does
     python -m devstack.run --export        seed, write emulator-data/ from it, and stop
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from devstack import stack
+from devstack import lifecycle, ports, stack
 
 NOISE = (
     "Unable to fetch the CLI MOTD",
@@ -35,19 +35,11 @@ NOISE = (
 )
 
 
-def start_firebase(port_map: dict[str, int], log_path: Path) -> subprocess.Popen:
+def start_firebase(running: stack.Stack, log_path: Path) -> subprocess.Popen:
     args = ["emulators:start", "--only", stack.only_emulators()]
     if (stack.ROOT / "emulator-data" / "firebase-export-metadata.json").exists():
         args += ["--import", "emulator-data"]
-    return subprocess.Popen(
-        stack.firebase_command(*args),
-        cwd=stack.ROOT,
-        env=stack.firebase_env(port_map),
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return running.start_firebase(*args, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
 
 
 def follow(log_path: Path, stop_event: threading.Event) -> None:
@@ -71,11 +63,11 @@ def seed() -> None:
     print(f"[run] demo data seeded: {data.operator_id}, {data.facility_name}", flush=True)
 
 
-def export(port_map: dict[str, int]) -> None:
+def export(running: stack.Stack) -> None:
     subprocess.run(
         stack.firebase_command("emulators:export", "emulator-data", "--force"),
         cwd=stack.ROOT,
-        env=stack.firebase_env(port_map),
+        env=running.env(),
         check=True,
         stdin=subprocess.DEVNULL,
     )
@@ -120,7 +112,7 @@ Try it:
   curl -s {host}/api/enforcement/facility/Kamppi+P1/paid-plates \\
     -H 'x-api-key: demo-enforcement-key'
 
-Ctrl-C stops everything.
+Ctrl-C (or SIGTERM, or closing the terminal) stops everything.
 """
 
 
@@ -136,25 +128,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    port_map = stack.ports()
-    os.environ.update(stack.firebase_env(port_map))
-    log_path = stack.ROOT / ".cache" / "logs" / f"firebase-{stack.port_offset()}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    print("[run] starting the emulators…", flush=True)
-    with stack.side_services(port_map, show_pushes=True):
-        firebase = start_firebase(port_map, log_path)
-        # The emulators run in their own process group, so Ctrl-C reaches this process only
-        # and we stop them ourselves, in order. SIGTERM means the same; SIGINT is restored in
-        # case a parent shell started us with it ignored.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        stop_event = threading.Event()
-        try:
-            health = stack.wait_for_functions(port_map, timeout=120)
+    stop_event = threading.Event()
+    try:
+        port_map = stack.ports()
+        log_path = stack.ROOT / ".cache" / "logs" / f"firebase-{stack.port_offset()}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with stack.started(port_map, label="run") as running:
+            os.environ.update(running.env())
+            print("[run] starting the emulators…", flush=True)
+            running.start_side_services(show_pushes=True)
+            firebase = start_firebase(running, log_path)
+            health = stack.wait_for_functions(port_map, 300, running.id, firebase)
             print(f"[run] functions answer: version {health['version']}", flush=True)
+            stack.verify(port_map)
             seed()
             if args.export:
-                export(port_map)
+                export(running)
                 print("[run] emulator-data/ written", flush=True)
                 return 0
             print(banner(port_map), flush=True)
@@ -162,17 +151,18 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=follow, args=(log_path, stop_event), daemon=True).start()
             while firebase.poll() is None:
                 time.sleep(0.5)
-            print(f"[run] the emulators stopped; see {log_path}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("\n[run] stopping…", flush=True)
-            return 0
-        except TimeoutError as exc:
-            print(f"[run] {exc}\n[run] emulator log: {log_path}", file=sys.stderr)
-            return 1
-        finally:
             stop_event.set()
-            stack.stop_group(firebase, port_map)
+            lifecycle.say(f"[run] the emulators stopped; see {log_path}", err=True)
+            return 1
+    except lifecycle.StopRequested as stop:
+        # Ctrl-C, SIGTERM and a closed terminal all mean "stop": everything has stopped.
+        stop_event.set()
+        lifecycle.say(f"[run] stopped ({stop})")
+        return 0
+    except (lifecycle.StackError, ports.PortOffsetError) as exc:
+        stop_event.set()
+        lifecycle.say(f"[run] {exc}\n[run] logs: {stack.ROOT / '.cache' / 'logs'}", err=True)
+        return 1
 
 
 if __name__ == "__main__":

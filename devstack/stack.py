@@ -1,8 +1,12 @@
-"""The local emulator stack: ports, environment, side services and the firebase CLI.
+"""The local emulator stack: environment, side services, the firebase CLI, start and stop.
 
 Shared by `make run`, `make test` and the benchmarks so they all start the same stack.
-PARKINGDONE_PORT_OFFSET shifts every port (a generated firebase.*.generated.json carries
-the shifted emulator ports), so two stacks can run side by side on one machine.
+PARKINGDONE_PORT_OFFSET shifts every port (devstack/ports.py; a generated
+firebase.*.generated.json carries the shifted emulator ports), so stacks can run side by
+side on one machine. devstack/lifecycle.py makes sure a stack starts only on free ports,
+answers as itself, and leaves nothing behind when it stops.
+
+    python -m devstack.stack verify     inside a stack: its functions and ports are its own
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ import contextlib
 import json
 import os
 import secrets
-import signal
-import socket
+import shlex
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from devstack import lifecycle
+from devstack.ports import BASE_PORTS, port_offset, ports
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_ID = "demo-parkingdone"
@@ -29,32 +35,21 @@ GCLOUD_PUBSUB = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/clo
 LAUNCHER_JAR = ROOT / ".cache" / "emulators" / "firestore-launcher.jar"
 SECRETS_FILE = ROOT / "functions" / ".secret.local"
 
-BASE_PORTS = {
-    "hosting": 5000,
-    "functions": 5001,
-    "firestore": 8080,
-    "auth": 9099,
-    "pubsub": 8085,
-    "hub": 4400,
-    "logging": 4500,
-    "eventarc": 9299,
-    "tasks": 9499,
-    # Stand-ins outside the Firebase Emulator Suite.
-    "storage": 9199,
-    "stripe": 8420,
-    "stripe_proxy": 8425,
-    "fcm": 9399,
-}
 FIREBASE_EMULATORS = ("auth", "functions", "firestore", "pubsub", "hosting", "tasks")
-
-
-def port_offset() -> int:
-    return int(os.environ.get("PARKINGDONE_PORT_OFFSET", "0"))
-
-
-def ports(offset: int | None = None) -> dict[str, int]:
-    shift = port_offset() if offset is None else offset
-    return {name: port + shift for name, port in BASE_PORTS.items()}
+# firebase.json keys of the ports the emulator suite itself opens (the rest are stand-ins').
+FIREBASE_PORTS = {
+    "hub": ("hub", "port"),
+    "logging": ("logging", "port"),
+    "eventarc": ("eventarc", "port"),
+    "tasks": ("tasks", "port"),
+    "auth": ("auth", "port"),
+    "functions": ("functions", "port"),
+    "firestore": ("firestore", "port"),
+    "firestore-websocket": ("firestore", "websocketPort"),
+    "pubsub": ("pubsub", "port"),
+    "hosting": ("hosting", "port"),
+}
+STAND_INS = ("storage", "stripe", "fcm")
 
 
 def firebase_config(offset: int | None = None) -> Path:
@@ -65,9 +60,9 @@ def firebase_config(offset: int | None = None) -> Path:
         return base
     config = json.loads(base.read_text())
     for name, port in ports(shift).items():
-        if name in config["emulators"]:
-            config["emulators"][name]["port"] = port
-    config["emulators"]["firestore"]["websocketPort"] += shift
+        if name in FIREBASE_PORTS:
+            emulator, key = FIREBASE_PORTS[name]
+            config["emulators"][emulator][key] = port
     generated = ROOT / f"firebase.{shift}.generated.json"
     generated.write_text(json.dumps(config, indent=2))
     return generated
@@ -119,7 +114,7 @@ def service_env(port_map: dict[str, int] | None = None) -> dict[str, str]:
         "FCM_RECORDER_URL": f"http://{host}:{p['fcm']}",
         "HOSTING_URL": f"http://{host}:{p['hosting']}",
         "FUNCTIONS_URL": f"http://{host}:{p['functions']}/{PROJECT_ID}/{REGION}",
-        "PARKINGDONE_PORT_OFFSET": str(port_offset()),
+        "PARKINGDONE_PORT_OFFSET": str(p["hosting"] - BASE_PORTS["hosting"]),
     }
 
 
@@ -127,6 +122,11 @@ def firebase_env(port_map: dict[str, int] | None = None) -> dict[str, str]:
     """The environment firebase-tools needs to run offline, plus the service addresses."""
     env = dict(os.environ)
     env.update(service_env(port_map))
+    # firebase-tools finds a running hub through a file in $TMPDIR named by project only:
+    # a temp folder per offset keeps `emulators:export` from reaching another stack's hub.
+    tmp = ROOT / ".cache" / "tmp" / f"offset-{env['PARKINGDONE_PORT_OFFSET']}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env["TMPDIR"] = str(tmp)
     env.update(local_secrets())
     jdk = java_home()
     if jdk is not None:
@@ -142,88 +142,10 @@ def firebase_env(port_map: dict[str, int] | None = None) -> dict[str, str]:
     return env
 
 
-def wait_for_port(port: int, timeout: float = 30.0, name: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{name or 'service'} did not open port {port} within {timeout:.0f} s")
-
-
 def _log_file(name: str) -> Path:
     logs = ROOT / ".cache" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     return logs / f"{name}-{port_offset()}.log"
-
-
-@contextlib.contextmanager
-def side_services(
-    port_map: dict[str, int] | None = None, show_pushes: bool = False
-) -> Iterator[None]:
-    """The stand-ins without a Firebase emulator: GCS, Stripe and an FCM recorder."""
-    p = port_map or ports()
-    commands = {
-        "storage": [
-            str(VENV_BIN / "gcp-storage-emulator"),
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(p["storage"]),
-            "--in-memory",
-            "--default-bucket",
-            f"{PROJECT_ID}-evidence",
-        ],
-        # From scratch: localstripe otherwise reloads a pickle it keeps in /tmp, which another
-        # stack on the machine may be writing at the same moment.
-        "stripe": [str(VENV_BIN / "localstripe"), "--port", str(p["stripe"]), "--from-scratch"],
-        "stripe_proxy": [
-            str(VENV_BIN / "python"),
-            "-m",
-            "devstack.stripe_faults",
-            "--port",
-            str(p["stripe_proxy"]),
-            "--backend",
-            f"http://127.0.0.1:{p['stripe']}",
-        ],
-        "fcm": [
-            str(VENV_BIN / "python"),
-            "-m",
-            "devstack.fcm_recorder",
-            "--port",
-            str(p["fcm"]),
-            *(["--print"] if show_pushes else []),
-        ],
-    }
-    processes: list[subprocess.Popen] = []
-    try:
-        for name, command in commands.items():
-            log = _log_file(name).open("w")
-            # FCM recorder output goes to the terminal when pushes are to be shown.
-            out = None if (name == "fcm" and show_pushes) else log
-            processes.append(
-                subprocess.Popen(
-                    command,
-                    cwd=ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=firebase_env(p),
-                    start_new_session=True,
-                )
-            )
-        for name in commands:
-            wait_for_port(p[name], name=name)
-        yield
-    finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def firebase_command(*args: str, offset: int | None = None) -> list[str]:
@@ -241,81 +163,218 @@ def only_emulators() -> str:
     return ",".join(FIREBASE_EMULATORS)
 
 
-def stop_group(
-    process: subprocess.Popen, port_map: dict[str, int] | None = None, grace: float = 30.0
-) -> None:
-    """Stop firebase-tools and every emulator it started.
+def side_service_commands(port_map: dict[str, int], show_pushes: bool) -> dict[str, list[str]]:
+    return {
+        "storage": [
+            str(VENV_BIN / "gcp-storage-emulator"),
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port_map["storage"]),
+            "--in-memory",
+            "--default-bucket",
+            f"{PROJECT_ID}-evidence",
+        ],
+        # From scratch: localstripe otherwise reloads a pickle it keeps in /tmp, which another
+        # stack on the machine may be writing at the same moment.
+        "stripe": [
+            str(VENV_BIN / "localstripe"),
+            "--port",
+            str(port_map["stripe"]),
+            "--from-scratch",
+        ],
+        # Tests stage Stripe outages and lost answers here; otherwise it forwards everything.
+        "stripe_proxy": [
+            str(VENV_BIN / "python"),
+            "-m",
+            "devstack.stripe_faults",
+            "--port",
+            str(port_map["stripe_proxy"]),
+            "--backend",
+            f"http://127.0.0.1:{port_map['stripe']}",
+        ],
+        "fcm": [
+            str(VENV_BIN / "python"),
+            "-m",
+            "devstack.fcm_recorder",
+            "--port",
+            str(port_map["fcm"]),
+            *(["--print"] if show_pushes else []),
+        ],
+    }
 
-    SIGINT goes to firebase-tools alone, which then stops its emulators in order (a SIGINT to
-    its workers as well makes it wait for them forever). If it has not finished within
-    `grace`, its process group is killed, and so are the Java emulators it started in
-    sessions of their own, found by the ports this stack gave them.
+
+class Stack:
+    """One local stack: its ports, its id, and every process it started.
+
+    Use it through `started()`, which refuses busy ports, turns stop signals into
+    StopRequested and always tears the stack down.
     """
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    _kill_detached_emulators(port_map or ports())
+
+    def __init__(self, port_map: dict[str, int] | None = None) -> None:
+        self.ports = port_map or ports()
+        self.id = lifecycle.new_stack_id()
+        self.firebase: subprocess.Popen | None = None
+        self.services: list[subprocess.Popen] = []
+
+    def env(self) -> dict[str, str]:
+        return {**firebase_env(self.ports), lifecycle.STACK_ID_VAR: self.id}
+
+    def start_side_services(self, show_pushes: bool = False) -> None:
+        """The stand-ins without a Firebase emulator: GCS, Stripe and an FCM recorder."""
+        commands = side_service_commands(self.ports, show_pushes)
+        started = []
+        for name, command in commands.items():
+            # FCM recorder output goes to the terminal when pushes are to be shown.
+            out = None if (name == "fcm" and show_pushes) else _log_file(name).open("w")
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env(),
+                start_new_session=True,
+            )
+            if out is not None:
+                out.close()  # the child has its own copy
+            self.services.append(process)
+            started.append((name, process))
+        for name, process in started:
+            lifecycle.wait_until_serving(name, self.ports[name], process, self.id)
+
+    def start_firebase(self, *args: str, **popen: object) -> subprocess.Popen:
+        """firebase-tools with `args`, in a session of its own: a terminal's signals reach
+        this process only, which then stops the emulators in order."""
+        self.firebase = subprocess.Popen(
+            firebase_command(*args, offset=self.offset),
+            cwd=ROOT,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            **popen,
+        )
+        return self.firebase
+
+    @property
+    def offset(self) -> int:
+        return self.ports["hosting"] - BASE_PORTS["hosting"]
+
+    def stop(self) -> list[str]:
+        return lifecycle.teardown(self.id, self.ports, self.firebase, self.services)
 
 
-def _kill_detached_emulators(port_map: dict[str, int]) -> None:
-    markers = (f"--port {port_map['firestore']} ", f"--port={port_map['pubsub']}")
-    for proc in Path("/proc").glob("[0-9]*"):
+@contextlib.contextmanager
+def started(port_map: dict[str, int] | None = None, label: str = "stack") -> Iterator[Stack]:
+    """A Stack to start things in; stopped on leaving, by a stop signal too.
+
+    Raises StackError before anything runs when a port it needs is taken, and StopRequested
+    (after the teardown) when SIGINT, SIGTERM or SIGHUP arrived.
+    """
+    with lifecycle.stop_on_signals():
+        running = Stack(port_map)
+        lifecycle.refuse_busy_ports(running.ports)
+        lifecycle.say(f"[{label}] stack {running.id} on port offset {running.offset}")
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "java" in cmdline and any(marker in cmdline for marker in markers):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(proc.name), signal.SIGKILL)
+            yield running
+        finally:
+            left = running.stop()
+            if left:
+                lifecycle.say(
+                    f"[{label}] could not stop everything:\n  " + "\n  ".join(left), err=True
+                )
 
 
 def exec_in_emulators(
-    inner: str, port_map: dict[str, int] | None = None, quiet: bool = False
+    inner: str, port_map: dict[str, int] | None = None, quiet: bool = False, label: str = "stack"
 ) -> int:
     """Run the shell command `inner` inside a fresh emulator stack and the side services.
 
-    Returns its exit code. The stack is torn down afterwards, also on Ctrl-C. `quiet` keeps
-    the emulators' own logs (every function call) out of the output, for benchmarks.
+    Returns its exit code. The stack is torn down afterwards, also on SIGINT, SIGTERM or
+    SIGHUP (then StopRequested is raised). Before `inner` runs, `verify` checks that the
+    functions and every port answering belong to this stack. `quiet` keeps the emulators'
+    own logs (every function call) out of the output, for benchmarks.
     """
-    p = port_map or ports()
     verbosity = ["--log-verbosity", "QUIET"] if quiet else []
-    command = firebase_command("emulators:exec", "--only", only_emulators(), *verbosity, inner)
-    with side_services(p):
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=firebase_env(p),
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+    checked = f"{shlex.join([python(), '-m', 'devstack.stack', 'verify'])} && {inner}"
+    with started(port_map, label) as running:
+        running.start_side_services()
+        firebase = running.start_firebase(
+            "emulators:exec", "--only", only_emulators(), *verbosity, checked
         )
-        try:
-            return process.wait()
-        finally:
-            stop_group(process, p)
+        return firebase.wait()
 
 
 def health_url(port_map: dict[str, int] | None = None) -> str:
     return f"http://127.0.0.1:{(port_map or ports())['hosting']}/api/health"
 
 
-def wait_for_functions(port_map: dict[str, int] | None = None, timeout: float = 90.0) -> dict:
-    """Wait until /api/health answers 200 through Hosting: the functions really loaded."""
+def wait_for_functions(
+    port_map: dict[str, int] | None = None,
+    timeout: float = 90.0,
+    stack_id: str | None = None,
+    firebase: subprocess.Popen | None = None,
+) -> dict:
+    """Wait until /api/health answers 200 through Hosting: the functions really loaded.
+
+    With `stack_id` (by default this process's PARKINGDONE_STACK_ID) the answer must carry
+    it: a health answer from another stack's functions is not ours. With `firebase`, give up
+    as soon as that process has exited.
+    """
+    expected = stack_id or os.environ.get(lifecycle.STACK_ID_VAR)
+    url = health_url(port_map)
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
+        if firebase is not None and firebase.poll() is not None:
+            raise lifecycle.StackError(f"firebase-tools exited with code {firebase.returncode}")
         try:
-            with urllib.request.urlopen(health_url(port_map), timeout=5) as response:
-                return json.load(response)
+            with urllib.request.urlopen(url, timeout=5) as response:
+                health = json.load(response)
         except Exception as exc:
             last = repr(exc)
+        else:
+            if not expected or health.get("stack") == expected:
+                return health
+            raise lifecycle.StackError(
+                f"{url} is answered by another stack (id {health.get('stack')!r}, "
+                f"ours is {expected})"
+            )
         time.sleep(0.5)
-    raise TimeoutError(f"functions did not answer {health_url(port_map)}: {last}")
+    raise lifecycle.StackError(f"functions did not answer {url} within {timeout:.0f} s: {last}")
+
+
+def verify(port_map: dict[str, int] | None = None, timeout: float = 90.0) -> None:
+    """The functions answer with this stack's id and every port is served by this stack."""
+    p = port_map or ports()
+    stack_id = os.environ.get(lifecycle.STACK_ID_VAR)
+    if not stack_id:
+        raise lifecycle.StackError(f"{lifecycle.STACK_ID_VAR} is not set: not inside a stack")
+    wait_for_functions(p, timeout, stack_id)
+    foreign = lifecycle.foreign_ports(p, stack_id)
+    if foreign:
+        raise lifecycle.StackError(
+            "not all of this stack's ports are its own:\n  " + "\n  ".join(foreign.values())
+        )
 
 
 def python() -> str:
     return str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["verify"]:
+        print("usage: python -m devstack.stack verify", file=sys.stderr)
+        return 2
+    try:
+        verify()
+    except lifecycle.StackError as exc:
+        print(f"[stack] {exc}", file=sys.stderr, flush=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,7 +50,7 @@ def _take_fault(method: str, path: str) -> dict | None:
 
 
 class Handler(BaseHTTPRequestHandler):
-    backend = "http://127.0.0.1:8420"
+    backend = "http://127.0.0.1:6421"
 
     def log_message(self, *args) -> None:  # quiet
         return

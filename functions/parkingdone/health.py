@@ -6,6 +6,7 @@ check without credentials, so it must never make us write.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -16,6 +17,15 @@ from parkingdone import config
 from parkingdone.firebase import db
 
 FIRESTORE_TIMEOUT_SECONDS = 3.0
+
+
+def _local_stack() -> dict[str, str]:
+    # Under the emulators only: the id of the local stack serving this answer, so start-up
+    # can tell its own functions from another stack's answering on the same port.
+    stack_id = os.environ.get("PARKINGDONE_STACK_ID")
+    if os.environ.get("FUNCTIONS_EMULATOR") == "true" and stack_id:
+        return {"stack": stack_id}
+    return {}
 
 
 def check() -> tuple[int, dict[str, Any]]:
@@ -31,9 +41,11 @@ def check() -> tuple[int, dict[str, Any]]:
             "status": "unavailable",
             "version": config.VERSION,
             "firestore": {"ok": False, "error": type(exc).__name__},
+            **_local_stack(),
         }
     return 200, {
         "status": "ok",
         "version": config.VERSION,
         "firestore": {"ok": True, "roundTripMs": round((time.perf_counter() - started) * 1000, 1)},
+        **_local_stack(),
     }
