@@ -60,7 +60,7 @@ hostile_times = st.one_of(
          "-1", "1.5", "1711800000", "2026-03-30T14:23:00", "2026-02-30T10:00:00Z", "now"]
     ),
     st.integers(),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.datetimes().map(lambda d: d.isoformat() + "+14:00"),
 )  # fmt: skip
 hostile_plates = st.one_of(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from parkingdone import errors
 from parkingdone.payments import charging, onsession, retry
 from tests.integration.payments_helpers import (
     DECLINED_CARD,
@@ -178,7 +179,7 @@ def test_provider_unreachable_for_too_long_is_dead_lettered_not_failed(db, demo,
     assert payment["status"] == "dead_letter"
     assert payment["attempts"] == charging.MAX_PROVIDER_TRIES
     # A dead letter is not payable again in the app (its charge may have gone through).
-    with pytest.raises(onsession.PayError):
+    with pytest.raises(errors.ApiError):
         onsession.pay_session(db, demo.driver_uid, "exhausted")
 
     _faults("DELETE")

@@ -4,6 +4,7 @@ import pytest
 
 from devstack.bench_ingest import OpCounter
 from tests.integration.ingest_support import T0, body, minutes
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -32,6 +33,13 @@ def test_entry_and_exit_cost_at_most_four_reads_and_four_writes_projection_inclu
     # credential + (plate document, plateOwners); inbox event + session + plate document
     assert (counter.reads, counter.writes) == (3, 3)
 
+    # Charging's write-back on the closed stay (to_invoice: no driver) comes first.
+    wait_for(
+        lambda: all(
+            d.get("payment") for d in db.collection("sessions").get() if d.get("plate") == "NEW1"
+        ),
+        what="the stay's payment outcome",
+    )
     before = {d.id: d.update_time for d in db.collection("sessions").get()}
     counter.reset()
     assert client.post("/webhook", json=exit_body, headers=headers).status_code == 200

@@ -344,7 +344,8 @@ def rebuild(
         )
         return status if status is not None and is_relevant(status, datetime.now(UTC)) else None
 
-    return run(db.transaction())
+    # Contends with the webhook's transaction on the same plate now and then.
+    return run(db.transaction(max_attempts=20))
 
 
 PASS_FIELDS = ("status", "validFrom", "validUntil", "amount", "currency", "productId")

@@ -28,6 +28,7 @@ EVENTS = "events"
 MAX_ATTEMPTS = 5
 # Statuses after which an event is never processed again: applied, or held for review.
 SETTLED = frozenset({"processed", "review"})
+TRANSACTION_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,9 @@ def _run(
     def work(transaction: Transaction) -> Result:
         return _apply(transaction, db, facility, event, record, retry)
 
-    return work(db.transaction())
+    # The plate's document is also refreshed by triggers (a payment outcome): contention is
+    # expected now and then, and each attempt is cheap.
+    return work(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
 
 
 def process(
