@@ -20,7 +20,7 @@ import time
 
 from devstack import stack
 
-EMULATOR_TIERS = ["tests/integration", "tests/e2e", "tests/rules"]
+EMULATOR_TIERS = ["tests/integration", "tests/e2e", "tests/rules", "tests/browser"]
 
 
 def banner(text: str) -> None:
