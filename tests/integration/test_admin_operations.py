@@ -73,3 +73,33 @@ def test_dashboard_tiles_render_for_staff(demo):
     assert "trend-chart" in trend and "6.0" in trend
     invoices = c.get("/admin/fragments/invoices").get_data(as_text=True)
     assert 'data-invoice="to_invoice"' in invoices
+
+
+def test_trigger_kept_aggregates_agree_with_the_aggregation_queries(demo):
+    """Feeding every session and payment through aggregates.deltas (what the session and
+    payment triggers are to do) yields the figures the aggregation queries compute."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    from parkingdone.admin import aggregates
+
+    db = _db()
+    support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
+    support.stay(db, "AGG-001", minutes=30, until=("to_invoice",))
+    support.stay(db, "AGG-002", closed=False)
+    for collection, kind in (("sessions", "session"), ("payments", "payment")):
+        query = db.collection(collection).where(
+            filter=FieldFilter("operatorId", "==", demo.operator_id)
+        )
+        for snapshot in query.stream():
+            aggregates.apply_deltas(db, aggregates.deltas(kind, None, snapshot.to_dict()))
+    now = datetime.now(UTC)
+    queried = kpis.figures(db, demo.operator_id, "Europe/Helsinki", "EUR", now)
+    kept, trend = kpis.figures_from_aggregates(db, demo.operator_id, "Europe/Helsinki", "EUR", now)
+    for by_query, by_aggregate in zip(queried.periods, kept.periods, strict=True):
+        assert by_query == by_aggregate
+    assert (kept.open_unpaid, kept.open_unpaid_count) == (300, 1)
+    assert trend == kpis.revenue_trend(db, demo.operator_id, "Europe/Helsinki", now)
+    assert kept.cost.reads == 31
+    totals = db.collection(aggregates.TOTALS).document(demo.operator_id).get().to_dict()
+    assert totals["inside"] == {demo.facility_id: 1}
+    assert totals["invoices"]["to_invoice"] == {"count": 1, "amount": 300}

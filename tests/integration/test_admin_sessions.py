@@ -222,3 +222,41 @@ def test_invoice_workflow_from_the_session_page(demo):
     assert actions == ["invoice.mark_paid", "invoice.mark_invoiced"]
     page = admin.get(f"/admin/sessions/{unpaid.session_id}").get_data(as_text=True)
     assert "Invoice: mark invoiced" in page and "INV-1" in page
+
+
+def test_refund_from_the_session_page_goes_through_the_refund_code_path(demo):
+    db = _db()
+    paid = support.stay(db, demo_data.DRIVER_PLATE_RAW, until=("succeeded",))
+    payment_id = db.collection("sessions").document(paid.session_id).get().get("payment.paymentId")
+    staff = support.sign_in("staff")
+    refused = staff.post(
+        f"/admin/sessions/{paid.session_id}/refund",
+        data={"payment_id": payment_id, "amount": "1.00", "csrf_token": support.csrf(staff)},
+    )
+    assert refused.status_code == 403
+    admin = support.sign_in("admin")
+    form = {
+        "payment_id": payment_id,
+        "amount": "1.50",
+        "reason": "requested_by_customer",
+        "request_id": "refund-once",
+        "csrf_token": support.csrf(admin),
+    }
+    assert admin.post(f"/admin/sessions/{paid.session_id}/refund", data=form).status_code == 303
+    # The same form sent twice (a double click) refunds once.
+    assert admin.post(f"/admin/sessions/{paid.session_id}/refund", data=form).status_code == 303
+    ledger = db.collection("payments").document(payment_id).get().to_dict()
+    assert ledger["refundedAmount"] == 150
+    assert [r["status"] for r in ledger["refunds"]] == ["succeeded"]
+    assert (
+        db.collection("sessions").document(paid.session_id).get().get("payment.refundStatus")
+        == "partially_refunded"
+    )
+    too_much = admin.post(
+        f"/admin/sessions/{paid.session_id}/refund",
+        data={**form, "amount": "99.00", "request_id": "another"},
+    )
+    assert too_much.status_code == 409
+    assert [e.action for e in audit_log.of_operator(db, demo.operator_id)][:1] == ["payment.refund"]
+    page = admin.get(f"/admin/sessions/{paid.session_id}").get_data(as_text=True)
+    assert "Refund succeeded" in page
