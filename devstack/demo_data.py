@@ -1,4 +1,5 @@
-"""The demo data: Demo Parking Oy, the Kamppi P1 facility, credentials, three users.
+"""The demo data: Demo Parking Oy with the Kamppi P1 facility, a second tenant (Other
+Parking Oy, Other P1) so that isolation is visible, credentials, users and their portals.
 
 `make run` seeds it into the running emulators, `make demo-data` regenerates emulator-data/
 from it, and the tests' `demo` fixture uses this same code. Idempotent: every document has
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stripe
 from firebase_admin import auth
@@ -58,6 +59,34 @@ OPERATOR_ADMIN = User(
     {"role": "operator_admin", "operatorId": OPERATOR_ID},
 )
 DRIVER = User("demo-driver", "driver@example.test", "Demo Driver", {"role": "driver"})
+
+# The second tenant (DESIGN.md): its dashboard must never show the demo operator's data.
+OTHER_OPERATOR_ID = "other-operator"
+OTHER_FACILITY_ID = "other-p1"
+OTHER_FACILITY_NAME = "Other P1"
+OTHER_WEBHOOK_TOKEN = "other-webhook-token"
+OTHER_ADMIN = User(
+    "other-operator-admin",
+    "admin@other-operator.test",
+    "Other Parking Admin",
+    {"role": "operator_admin", "operatorId": OTHER_OPERATOR_ID},
+)
+# Branded portals: /admin/o/{slug}/ locally, {slug}.parkingdone.com/admin/ in production.
+BRANDS = {
+    OPERATOR_ID: {
+        "slug": "demo",
+        "displayName": "Demo Parking",
+        "logoUrl": "/assets/admin/logos/demo.svg",
+        "accentColor": "#0b6e4f",
+    },
+    OTHER_OPERATOR_ID: {
+        "slug": "other",
+        "displayName": "Other Parking",
+        "logoUrl": "/assets/admin/logos/other.svg",
+        "accentColor": "#7a3db8",
+    },
+}
+CAPACITY = {FACILITY_ID: 400, OTHER_FACILITY_ID: 120}
 
 
 @dataclass(frozen=True)
@@ -114,6 +143,32 @@ def demo_facility() -> tenants.Facility:
         rate_label="€3.00 per started hour · first 15 min free · max €20.00 per day",
         driver_notice="Height limit 2.1 m. Exit via Urho Kekkosen katu after 22:00.",
         rules=["Stays of 15 minutes or less are free.", "Maximum stay 7 days."],
+    )
+
+
+def other_operator() -> tenants.Operator:
+    return tenants.Operator(
+        id=OTHER_OPERATOR_ID,
+        name="Other Parking Oy",
+        currency="EUR",
+        time_zone="Europe/Helsinki",
+        platform_fee_bps=500,
+        vat_rate_bps=2550,
+        stripe_account_id="acct_other_operator",
+        language="fi",
+    )
+
+
+def other_facility() -> tenants.Facility:
+    return demo_facility().model_copy(
+        update={
+            "id": OTHER_FACILITY_ID,
+            "operator_id": OTHER_OPERATOR_ID,
+            "name": OTHER_FACILITY_NAME,
+            "name_key": tenants.name_key(OTHER_FACILITY_NAME),
+            "geofence": [],
+            "driver_notice": "",
+        }
     )
 
 
@@ -199,14 +254,34 @@ def _ensure_saved_card(db: Client) -> tuple[str, str]:
     return customer.id, method.id
 
 
-def seed(db: Client, with_phone: bool = False) -> DemoData:
+def seed(db: Client, with_phone: bool = False, with_stays: bool | None = None) -> DemoData:
     """Seed the demo data; `with_phone` also registers the driver's phone for pushes.
 
     Tests leave the phone out and register their own devices, so they see only their pushes.
+    `with_stays` (by default as `with_phone`: the interactive stack) also sends a few stays
+    of both tenants through the running webhook, so the dashboards have something to show.
     """
     now = datetime.now(UTC)
     _store(db, tenants.OPERATORS, OPERATOR_ID, demo_operator())
     _store(db, tenants.FACILITIES, FACILITY_ID, demo_facility())
+    _store(db, tenants.OPERATORS, OTHER_OPERATOR_ID, other_operator())
+    _store(db, tenants.FACILITIES, OTHER_FACILITY_ID, other_facility())
+    for operator_id, brand in BRANDS.items():
+        db.collection(tenants.OPERATORS).document(operator_id).set(brand, merge=True)
+    for facility_id, capacity in CAPACITY.items():
+        db.collection(tenants.FACILITIES).document(facility_id).set(
+            {"capacity": capacity}, merge=True
+        )
+    credentials.store(
+        db,
+        OTHER_WEBHOOK_TOKEN,
+        credentials.Credential(
+            kind="webhook",
+            operator_id=OTHER_OPERATOR_ID,
+            label="Other ANPR cameras",
+            created_at=now,
+        ),
+    )
     credentials.store(
         db,
         WEBHOOK_TOKEN,
@@ -225,7 +300,7 @@ def seed(db: Client, with_phone: bool = False) -> DemoData:
         ),
     )
 
-    for user in (SUPER_ADMIN, OPERATOR_ADMIN, DRIVER):
+    for user in (SUPER_ADMIN, OPERATOR_ADMIN, OTHER_ADMIN, DRIVER):
         _ensure_user(user)
 
     customer_id, method_id = _ensure_saved_card(db)
@@ -259,6 +334,8 @@ def seed(db: Client, with_phone: bool = False) -> DemoData:
         {**vehicle, "uid": DRIVER.uid, "since": now}
     )
 
+    if with_stays if with_stays is not None else with_phone:
+        send_demo_stays(now)
     return DemoData(
         operator_id=OPERATOR_ID,
         facility_id=FACILITY_ID,
@@ -276,6 +353,46 @@ def seed(db: Client, with_phone: bool = False) -> DemoData:
     )
 
 
+# (token, facility, plate, entry minutes ago, exit minutes ago or None): a few stays per
+# tenant, sent through the real webhook so that sessions, fees and invoices are genuine.
+DEMO_STAYS = (
+    (WEBHOOK_TOKEN, FACILITY_ID, "XYZ-789", 200, 70),
+    (WEBHOOK_TOKEN, FACILITY_ID, "KLM-456", 95, None),
+    (WEBHOOK_TOKEN, FACILITY_ID, "CAR-404", None, 30),
+    (OTHER_WEBHOOK_TOKEN, OTHER_FACILITY_ID, "OTH-111", 240, 100),
+    (OTHER_WEBHOOK_TOKEN, OTHER_FACILITY_ID, "OTH-222", 50, None),
+    (OTHER_WEBHOOK_TOKEN, OTHER_FACILITY_ID, "OTH-333", 300, 290),
+)
+
+
+def send_demo_stays(now: datetime) -> None:
+    """Entry and exit events through the webhook (Hosting); idempotent by event id."""
+    import requests
+
+    base = os.environ.get("HOSTING_URL")
+    if not base:
+        return
+    events = []
+    for token, facility_id, plate, entry_ago, exit_ago in DEMO_STAYS:
+        for kind, ago in (("entry", entry_ago), ("exit", exit_ago)):
+            if ago is not None:
+                events.append((now - timedelta(minutes=ago), token, facility_id, plate, kind))
+    for at, token, facility_id, plate, kind in sorted(events):
+        stamp = at.replace(second=0, microsecond=0)
+        body = {
+            "event": kind,
+            "plate": plate,
+            "facility_id": facility_id,
+            "timestamp": stamp.isoformat().replace("+00:00", "Z"),
+            "event_id": f"demo-{facility_id}-{plate}-{kind}-{stamp:%Y%m%d}",
+        }
+        response = requests.post(
+            f"{base}/webhook", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        if response.status_code >= 300:
+            print(f"[seed] demo {kind} of {plate} refused: {response.status_code} {response.text}")
+
+
 def main() -> None:
     argparse.ArgumentParser(
         prog="python -m devstack.demo_data", description=__doc__.split("\n\n")[0]
@@ -285,7 +402,7 @@ def main() -> None:
     data = seed(db(), with_phone=True)
     print(
         f"[seed] operator {data.operator_id}, facility {data.facility_name} ({data.facility_id}),"
-        f" users {SUPER_ADMIN.email}, {OPERATOR_ADMIN.email}, {DRIVER.email}"
+        f" users {SUPER_ADMIN.email}, {OPERATOR_ADMIN.email}, {OTHER_ADMIN.email}, {DRIVER.email}"
     )
 
 

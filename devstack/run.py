@@ -92,6 +92,11 @@ ParkingDone is running on the Firebase Emulator Suite (project {stack.PROJECT_ID
 Demo users (password demo-password): super@parkingdone.test, admin@demo-operator.test,
 driver@example.test (plate ABC-123, saved test card).
 
+Admin dashboard (sign in with password demo-password):
+  Demo Parking       {host}/admin/o/demo/      admin@demo-operator.test
+  Other Parking      {host}/admin/o/other/     admin@other-operator.test
+  every operator     {host}/admin/operators    super@parkingdone.test (super admin)
+
 Try it:
 
   curl -s {host}/api/health

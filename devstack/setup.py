@@ -5,9 +5,12 @@ virtualenvs everything else runs in. Each step records a stamp (a hash of its in
 .cache/setup/ and is skipped while its inputs are unchanged, so a second run takes a second.
 
 Steps: the dev virtualenv (.venv), the functions virtualenv (functions/venv) that the
-Functions emulator requires, firebase-tools from package-lock.json, Java 21 from PyPI
-(firebase-tools refuses Java < 21), and the launcher JAR that points firebase-tools at the
-Firestore emulator already installed with the Google Cloud CLI, so nothing is downloaded.
+Functions emulator requires, firebase-tools and the dashboard's front-end libraries from
+package-lock.json (the libraries' files are copied into public/assets/vendor/, which Hosting
+serves: no CDN), Java 21 from PyPI (firebase-tools refuses Java < 21), the launcher JAR that
+points firebase-tools at the Firestore emulator already installed with the Google Cloud CLI,
+so nothing is downloaded, and Debian's Chromium for the browser tests (apt, as root;
+Playwright's own browser download is never used).
 On a machine without the Google Cloud CLI emulators, firebase-tools downloads its own.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,13 @@ GCLOUD_PLATFORM = Path("/usr/lib/google-cloud-sdk/platform")
 FIRESTORE_JAR = GCLOUD_PLATFORM / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
 PUBSUB_BINARY = GCLOUD_PLATFORM / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
 FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+# Front-end libraries of the admin dashboard: npm package file -> served name.
+VENDOR_DIR = ROOT / "public" / "assets" / "vendor"
+VENDOR_FILES = {
+    "node_modules/htmx.org/dist/htmx.min.js": "htmx.min.js",
+    "node_modules/chart.js/dist/chart.umd.min.js": "chart.umd.min.js",
+}
+CHROMIUM = Path("/usr/lib/chromium/chromium-headless-shell")
 
 
 def log(message: str) -> None:
@@ -102,6 +113,28 @@ def npm_install() -> None:
     run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
 
 
+def copy_vendor_assets() -> None:
+    VENDOR_DIR.mkdir(parents=True, exist_ok=True)
+    for source, name in VENDOR_FILES.items():
+        shutil.copyfile(ROOT / source, VENDOR_DIR / name)
+
+
+def vendor_assets_present() -> bool:
+    return all((VENDOR_DIR / name).exists() for name in VENDOR_FILES.values())
+
+
+def install_chromium() -> None:
+    """Debian's headless Chromium for the Playwright browser tests (apt, needs root)."""
+    if CHROMIUM.exists():
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        log("browser tests need Chromium: `apt-get install chromium-headless-shell` as root")
+        return
+    log("installing Debian's chromium-headless-shell for the browser tests (apt-get)")
+    run(["apt-get", "update", "-qq"])
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium-headless-shell"])
+
+
 def write_launcher_jar() -> None:
     # A JAR holding only a manifest: `java -jar` then runs the Google Cloud CLI's emulator.
     LAUNCHER_JAR.parent.mkdir(parents=True, exist_ok=True)
@@ -136,10 +169,20 @@ def main(argv: list[str] | None = None) -> int:
         lambda: make_venv(FUNCTIONS_VENV, ROOT / "functions" / "requirements.txt"),
     )
     step("firebase-tools", digest(ROOT / "package-lock.json"), npm_install)
+    if not vendor_assets_present():
+        (STAMPS / "front-end-assets").unlink(missing_ok=True)
+    step(
+        "front-end-assets",
+        digest(ROOT / "package-lock.json", extra=repr(VENDOR_FILES)),
+        copy_vendor_assets,
+    )
     if FIRESTORE_JAR.exists():
         step("firestore-launcher", digest(extra=str(FIRESTORE_JAR)), write_launcher_jar)
     else:
         log("Google Cloud CLI emulators not found: firebase-tools will download its own")
+    step("chromium", digest(extra=str(CHROMIUM)), install_chromium)
+    if not CHROMIUM.exists():
+        (STAMPS / "chromium").unlink(missing_ok=True)
     log(f"ready in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -26,7 +26,7 @@ import time
 
 from devstack import lifecycle, ports, stack
 
-EMULATOR_TIERS = ["tests/integration", "tests/e2e", "tests/rules"]
+EMULATOR_TIERS = ["tests/integration", "tests/e2e", "tests/rules", "tests/browser"]
 STACK_TIER = "tests/lifecycle"
 
 

@@ -34,6 +34,14 @@ def api(request: https_fn.Request) -> Response:
     return dispatch(app, request)
 
 
+@https_fn.on_request(secrets=[config.STRIPE_SECRET_KEY])
+def admin(request: https_fn.Request) -> Response:
+    """/admin/**: the operators' dashboard (server-rendered pages, sign-in, CSV exports)."""
+    from parkingdone.admin.app import handle
+
+    return handle(request)
+
+
 # --- ingestion and sessions -----------------------------------------------------------------
 
 

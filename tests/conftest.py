@@ -16,7 +16,7 @@ import requests
 
 from devstack import stack
 
-EMULATOR_TIERS = {"integration", "e2e", "rules"}
+EMULATOR_TIERS = {"integration", "e2e", "rules", "browser"}
 TESTS_DIR = Path(__file__).parent
 
 

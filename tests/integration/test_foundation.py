@@ -27,12 +27,12 @@ def test_demo_seed_is_idempotent_and_stores_only_hashed_secrets(db, demo):
     again = demo_data.seed(db)
     assert again.stripe_customer_id == demo.stripe_customer_id
     stored = [snap.id for snap in db.collection("credentials").stream()]
-    assert sorted(stored) == sorted(
-        credentials.hash_secret(s) for s in (demo.webhook_token, demo.enforcement_key)
-    )
+    # The demo's secrets, and the second tenant's webhook token (DESIGN.md's demo data).
+    secrets = (demo.webhook_token, demo.enforcement_key, demo_data.OTHER_WEBHOOK_TOKEN)
+    assert sorted(stored) == sorted(credentials.hash_secret(s) for s in secrets)
     for snap in db.collection("credentials").stream():
-        assert demo.webhook_token not in str(snap.to_dict())
-        assert demo.enforcement_key not in str(snap.to_dict())
+        for secret in secrets:
+            assert secret not in str(snap.to_dict())
     assert db.collection("plateOwners").document("ABC123").get().get("uid") == demo.driver_uid
 
 

@@ -31,7 +31,7 @@ def count(db, *collections: str) -> int:
 
 
 def written(db) -> int:
-    return count(db, "events", "sessions", "openSessions", "enforcementChecks")
+    return count(db, "events", "sessions", "plateStatus", "enforcementChecks")
 
 
 # --- 3: one facility resolution rule, cold or warm ----------------------------------------
@@ -159,12 +159,12 @@ def test_callable_ids_that_are_not_ids_are_400(db, demo, name, field, rest, clai
     ],
 )
 def test_webhook_timestamps_are_iso_with_an_offset(db, demo, timestamp, code):
-    before = count(db, "events", "sessions", "openSessions")
+    before = count(db, "events", "sessions", "plateStatus")
     response = post(demo.webhook_token, {**body("entry", recent()), "timestamp": timestamp})
     assert response.status_code < 500, response.text
     if code is not None:
         assert response.status_code == 400 and response.json()["error"]["code"] == code
-        assert count(db, "events", "sessions", "openSessions") == before
+        assert count(db, "events", "sessions", "plateStatus") == before
 
 
 def test_deeply_nested_json_is_a_400_not_a_500(db, demo, hosting_url):

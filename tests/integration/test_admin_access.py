@@ -1,0 +1,241 @@
+"""Admin dashboard: sign-in, session cookies, CSRF, roles and tenant isolation, with the
+Flask test client against the Auth and Firestore emulators."""
+
+from __future__ import annotations
+
+import pytest
+
+from devstack import demo_data
+from tests.integration import admin_support as support
+
+PAGES = (
+    "/",
+    "/sessions",
+    "/sessions.csv",
+    "/fragments/kpis",
+    "/fragments/occupancy",
+    "/fragments/activity",
+    "/fragments/invoices",
+    "/fragments/trend",
+)
+# role -> status of every page above at /admin/… (super admins choose an operator first).
+EXPECTED = {
+    "signed_out": 303,
+    "driver": 403,
+    "staff": 200,
+    "admin": 200,
+    "super": 303,
+    "other_admin": 200,
+}
+
+
+@pytest.mark.parametrize("role", support.ROLES)
+def test_every_page_answers_each_role_as_it_should(demo, role):
+    c = support.sign_in(role)
+    for page in PAGES:
+        response = c.get(f"/admin{page}")
+        assert response.status_code == EXPECTED[role], (role, page, response.status_code)
+        if role == "signed_out":
+            assert "/admin/login" in response.headers["Location"]
+        if role == "super":
+            assert response.headers["Location"].endswith("/admin/operators")
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("signed_out", 303), ("driver", 403), ("staff", 403), ("admin", 200), ("other_admin", 200)],
+)
+def test_audit_log_is_for_the_operators_admins(demo, role, status):
+    assert support.sign_in(role).get("/admin/audit").status_code == status
+
+
+def test_super_admin_works_through_an_operators_portal(demo):
+    c = support.sign_in("super")
+    listing = c.get("/admin/operators")
+    assert listing.status_code == 200
+    assert "/o/demo/" in listing.get_data(as_text=True)
+    assert "/o/other/" in listing.get_data(as_text=True)
+    for portal in ("demo", "other"):
+        for page in (*PAGES, "/audit"):
+            assert c.get(f"/admin/o/{portal}{page}").status_code == 200, (portal, page)
+
+
+def test_staff_cannot_open_the_super_admins_operator_list(demo):
+    assert support.sign_in("admin").get("/admin/operators").status_code == 403
+
+
+def test_login_page_shows_the_operators_brand(demo):
+    page = support.client().get("/admin/o/other/login").get_data(as_text=True)
+    assert "Other Parking" in page
+    assert "#7a3db8" in page
+    assert "/assets/admin/logos/other.svg" in page
+    assert support.client().get("/admin/o/nobody/login").status_code == 404
+
+
+def test_portal_chosen_by_host_name(demo):
+    c = support.client()
+    page = c.get("/admin/login", headers={"X-Forwarded-Host": "other.parkingdone.com"})
+    assert "Other Parking" in page.get_data(as_text=True)
+
+
+def test_another_operators_user_is_refused_at_a_portal_with_a_clear_message(demo):
+    c = support.client()
+    response = c.post(
+        "/admin/o/other/login",
+        data={"email": demo_data.OPERATOR_ADMIN.email, "password": demo_data.PASSWORD},
+    )
+    assert response.status_code == 403
+    assert "does not belong to Other Parking" in response.get_data(as_text=True)
+    assert c.get_cookie("__session") is None
+
+
+def test_signed_in_user_of_another_operator_is_refused_on_its_portal_pages(demo):
+    c = support.sign_in("admin")
+    response = c.get("/admin/o/other/sessions")
+    assert response.status_code == 403
+    assert "does not belong to Other Parking" in response.get_data(as_text=True)
+
+
+def test_driver_account_gets_no_dashboard(demo):
+    c = support.client()
+    response = c.post(
+        "/admin/login", data={"email": demo_data.DRIVER.email, "password": demo_data.PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "This account has no access to the operators" in response.get_data(as_text=True)
+
+
+def test_session_cookie_is_the_one_hosting_forwards(demo):
+    c = support.client()
+    response = c.post(
+        "/admin/login",
+        data={"email": demo_data.OPERATOR_ADMIN.email, "password": demo_data.PASSWORD},
+    )
+    assert response.status_code == 303
+    header = response.headers["Set-Cookie"]
+    assert header.startswith("__session=")
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    assert "Max-Age=28800" in header
+    assert "Path=/" in header
+    # The emulator is plain http; outside it the cookie is Secure (auth.cookie_options).
+
+
+def test_id_token_exchange_at_admin_session(demo):
+    from parkingdone.admin import auth
+
+    id_token = auth.password_sign_in(demo_data.OPERATOR_ADMIN.email, demo_data.PASSWORD)
+    c = support.client()
+    response = c.post("/admin/session", json={"idToken": id_token})
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "signed_in", "role": "operator_admin"}
+    assert c.get("/admin/sessions").status_code == 200
+    bad = support.client().post("/admin/session", json={"idToken": "not-a-token"})
+    assert bad.status_code == 401
+    assert bad.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_cross_site_sign_in_is_refused(demo):
+    response = support.client().post(
+        "/admin/login",
+        data={"email": demo_data.OPERATOR_ADMIN.email, "password": demo_data.PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_wrong_password_then_repeated_failures_are_slowed_down(demo):
+    c = support.client()
+    for _ in range(5):
+        response = c.post(
+            "/admin/login", data={"email": demo_data.OPERATOR_ADMIN.email, "password": "wrong"}
+        )
+        assert response.status_code == 401
+        assert "Wrong e-mail or password" in response.get_data(as_text=True)
+    slowed = c.post(
+        "/admin/login",
+        data={"email": demo_data.OPERATOR_ADMIN.email, "password": demo_data.PASSWORD},
+    )
+    assert slowed.status_code == 429
+    assert int(slowed.headers["Retry-After"]) > 0
+    # Per address too: another account from the same address waits as well.
+    other = c.post("/admin/login", data={"email": demo_data.OTHER_ADMIN.email, "password": "wrong"})
+    assert other.status_code == 429
+    # Another address and account is not affected.
+    fresh = support.client().post(
+        "/admin/login",
+        data={"email": demo_data.OTHER_ADMIN.email, "password": demo_data.PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert fresh.status_code == 303
+
+
+def test_state_changing_request_without_csrf_token_is_refused(demo):
+    c = support.sign_in("admin")
+    stay = support.stay(demo_db(), "CSR-001", closed=False)
+    no_token = c.post(
+        f"/admin/sessions/{stay.session_id}/plate", data={"plate": "CSR-002", "reason": "misread"}
+    )
+    assert no_token.status_code == 403
+    wrong = c.post(
+        f"/admin/sessions/{stay.session_id}/plate",
+        data={"plate": "CSR-002", "reason": "misread", "csrf_token": "0" * 64},
+    )
+    assert wrong.status_code == 403
+    assert c.post("/admin/logout").status_code == 403
+    assert c.get("/admin/sessions").status_code == 200  # still signed in
+
+
+def demo_db():
+    from parkingdone.firebase import db
+
+    return db()
+
+
+def test_sign_out_revokes_the_session_everywhere(demo):
+    c = support.sign_in("admin")
+    cookie = c.get_cookie("__session").value
+    support.wait_until_revocable()
+    response = c.post("/admin/logout", data={"csrf_token": support.csrf(c)})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/admin/login")
+    # Even a copy of the old cookie no longer works: the tokens were revoked.
+    replay = support.client()
+    replay.set_cookie("__session", cookie)
+    assert replay.get("/admin/sessions").status_code == 303
+
+
+def test_revoked_session_is_signed_out(demo):
+    c = support.sign_in("staff")
+    assert c.get("/admin/").status_code == 200
+    support.wait_until_revocable()
+    support.revoke(support.STAFF.uid)
+    response = c.get("/admin/")
+    assert response.status_code == 303
+    assert "/admin/login" in response.headers["Location"]
+    assert "__session=;" in response.headers.get("Set-Cookie", "")
+
+
+def test_another_operators_session_answers_404(demo):
+    db = demo_db()
+    theirs = support.stay(
+        db,
+        "OTH-901",
+        token=demo_data.OTHER_WEBHOOK_TOKEN,
+        facility=demo_data.OTHER_FACILITY_ID,
+        closed=False,
+    )
+    ours = support.stay(db, "OUR-901", closed=False)
+    admin = support.sign_in("admin")
+    assert admin.get(f"/admin/sessions/{theirs.session_id}").status_code == 404
+    assert admin.get(f"/admin/sessions/{ours.session_id}").status_code == 200
+    refused = admin.post(
+        f"/admin/sessions/{theirs.session_id}/plate",
+        data={"plate": "OTH-902", "reason": "try", "csrf_token": support.csrf(admin)},
+    )
+    assert refused.status_code == 404
+    assert "OTH-901" not in admin.get("/admin/sessions").get_data(as_text=True)
+    other = support.sign_in("other_admin")
+    assert other.get(f"/admin/sessions/{ours.session_id}").status_code == 404
+    listing = other.get("/admin/sessions").get_data(as_text=True)
+    assert "OTH-901" in listing and "OUR-901" not in listing

@@ -1,0 +1,107 @@
+"""The aggregate increments a session or payment write makes (admin/aggregates.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parkingdone.admin.aggregates import DAILY, TOTALS, Increment, deltas
+
+T0 = datetime(2026, 3, 30, 21, 30, tzinfo=UTC)  # already 31 March in Helsinki
+DAY = "op__2026-03-31"
+
+
+def payment(status: str, **fields) -> dict:
+    base = {
+        "operatorId": "op",
+        "facilityId": "f1",
+        "status": status,
+        "provider": "stripe",
+        "amount": 600,
+        "platformFee": 30,
+        "refundedAmount": 0,
+        "createdAt": T0,
+        "paidAt": T0 if status in ("succeeded", "paid") else None,
+    }
+    return {**base, **fields}
+
+
+def session(status: str, **fields) -> dict:
+    return {"operatorId": "op", "facilityId": "f1", "status": status, "createdAt": T0, **fields}
+
+
+def as_dict(increments: list[Increment]) -> dict[tuple[str, str, str], int]:
+    return {(i.collection, i.doc_id, i.field): i.value for i in increments}
+
+
+def test_a_card_payment_counts_on_the_local_day_it_was_paid():
+    assert as_dict(deltas("payment", None, payment("succeeded"))) == {
+        (DAILY, DAY, "gross"): 600,
+        (DAILY, DAY, "platformFee"): 30,
+        (DAILY, DAY, "payments"): 1,
+        (DAILY, DAY, "charged"): 600,
+        (DAILY, DAY, "collected"): 600,
+    }
+
+
+def test_an_invoice_paid_moves_from_unpaid_to_collected():
+    before = payment("invoiced", provider="invoice")
+    after = payment("paid", provider="invoice", paidAt=T0 + timedelta(days=3))
+    later = "op__2026-04-03"
+    assert as_dict(deltas("payment", before, after)) == {
+        (DAILY, DAY, "collected"): 600,
+        (DAILY, later, "gross"): 600,
+        (DAILY, later, "platformFee"): 30,
+        (DAILY, later, "payments"): 1,
+        (TOTALS, "op", "invoices.invoiced.amount"): -600,
+        (TOTALS, "op", "invoices.invoiced.count"): -1,
+        (TOTALS, "op", "invoices.paid.amount"): 600,
+        (TOTALS, "op", "invoices.paid.count"): 1,
+        (TOTALS, "op", "unpaidAmount"): -600,
+        (TOTALS, "op", "unpaidCount"): -1,
+    }
+
+
+def test_a_refund_adds_only_to_refunded():
+    before = payment("succeeded")
+    after = payment("succeeded", refundedAmount=150)
+    assert as_dict(deltas("payment", before, after)) == {(DAILY, DAY, "refunded"): 150}
+
+
+def test_sessions_count_once_and_occupancy_follows_open_stays():
+    opened = as_dict(deltas("session", None, session("open")))
+    assert opened == {(DAILY, DAY, "sessions"): 1, (TOTALS, "op", "inside.f1"): 1}
+    closed = as_dict(deltas("session", session("open"), session("closed")))
+    assert closed == {(TOTALS, "op", "inside.f1"): -1}
+    superseded = as_dict(deltas("session", session("closed"), session("superseded")))
+    assert superseded == {(DAILY, DAY, "sessions"): -1}
+    assert deltas("session", session("closed"), session("closed", plate="X")) == []
+
+
+documents = st.one_of(
+    st.none(),
+    st.builds(
+        payment,
+        st.sampled_from(["pending", "succeeded", "failed", "to_invoice", "invoiced", "paid"]),
+        provider=st.sampled_from(["stripe", "invoice"]),
+        amount=st.integers(0, 10_000),
+        refundedAmount=st.integers(0, 100),
+        paidAt=st.sampled_from([None, T0, T0 + timedelta(days=1)]),
+    ),
+)
+
+
+@given(st.lists(documents, min_size=1, max_size=6))
+def test_a_documents_history_adds_up_to_its_last_state(history):
+    """Applying every write's increments in order equals counting the last version once."""
+    totals: dict = defaultdict(int)
+    previous = None
+    for version in history:
+        for inc in deltas("payment", previous, version):
+            totals[(inc.collection, inc.doc_id, inc.field)] += inc.value
+        previous = version
+    expected = as_dict(deltas("payment", None, previous))
+    assert {k: v for k, v in totals.items() if v} == expected
