@@ -175,7 +175,7 @@ def export(db: Client, operator_id: str, request_id: str) -> dict[str, Any]:
     blob = archives.bucket().blob(name)
     manifest: list[dict[str, Any]] = []
     with (
-        blob.open("wb", content_type="application/zip") as out,
+        blob.open("wb", content_type="application/zip", ignore_flush=True) as out,
         zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf,
     ):
         for entry in _collections():
