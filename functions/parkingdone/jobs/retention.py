@@ -156,7 +156,7 @@ class Sweep:
         disputed = self._open_disputes(operator_id)
         self.stays(operator_id, cut.sessions, disputed)
         self.orphan_events(operator_id, cut.sessions)
-        self.images(operator_id, cut.images, disputed)
+        self.images(operator_id, cut.images, cut.sessions, disputed)
         self.ledger(operator_id, cut.accounting)
         self.older(CHECKS, operator_id, "at", cut.sessions, "enforcementChecksDeleted")
         self.closed_cases(TICKETS, operator_id, cut.tickets, "ticketsDeleted")
@@ -230,14 +230,20 @@ class Sweep:
             self._commit(batch, writes)
             self.counts["eventsDeleted"] += writes
 
-    def images(self, operator_id: str, cutoff: datetime, disputed: set[str]) -> None:
-        """Evidence images past their limit, from a cursor: each run continues the last one."""
+    def images(
+        self, operator_id: str, cutoff: datetime, stays_cutoff: datetime, disputed: set[str]
+    ) -> None:
+        """Evidence images past their limit, from a cursor: each run continues the last one.
+
+        Only stays inside the stays' limit: older ones are the stays step's (deleted with
+        their images, or held with them)."""
         state_ref = self.db.collection(STATE).document(operator_id)
         state = state_ref.get()
         self.counts["reads"] += 1
         cursor = (state.to_dict() or {}).get("imagesCursor") if state.exists else None
         query = (
             self._of(SESSIONS, operator_id)
+            .where(filter=FieldFilter("updatedAt", ">=", min(stays_cutoff, cutoff)))
             .where(filter=FieldFilter("updatedAt", "<", cutoff))
             .order_by("updatedAt")
             .order_by("__name__")
