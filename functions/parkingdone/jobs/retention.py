@@ -154,17 +154,22 @@ class Sweep:
         cut = retention.cutoffs(retention.load(self.db, operator_id), self.now)
         self.counts["reads"] += 1
         disputed = self._open_disputes(operator_id)
-        self.stays(operator_id, cut.sessions, disputed)
-        self.orphan_events(operator_id, cut.sessions)
+        if self.stays(operator_id, cut.sessions, disputed):
+            # Only once the stays have caught up: before that, nearly every old event still
+            # has its stay, and would be read again on every run for nothing.
+            self.orphan_events(operator_id, cut.sessions)
         self.images(operator_id, cut.images, cut.sessions, disputed)
         self.ledger(operator_id, cut.accounting)
         self.older(CHECKS, operator_id, "at", cut.sessions, "enforcementChecksDeleted")
         self.closed_cases(TICKETS, operator_id, cut.tickets, "ticketsDeleted")
         self.closed_cases(DISPUTES, operator_id, cut.sessions, "disputesDeleted")
 
-    def stays(self, operator_id: str, cutoff: datetime, disputed: set[str]) -> None:
+    def stays(self, operator_id: str, cutoff: datetime, disputed: set[str]) -> bool:
+        """Delete the expired stays; True when none is left beyond this run's budget."""
+        seen = 0
         query = self._of(SESSIONS, operator_id).where(filter=FieldFilter("updatedAt", "<", cutoff))
         for page in self._pages(query, "updatedAt"):
+            seen += len(page)
             doomed = []
             for snapshot in page:
                 session = snapshot.to_dict()
@@ -178,6 +183,7 @@ class Sweep:
                 doomed.append((snapshot, session))
             if doomed:
                 self._delete_stays(doomed)
+        return seen < self.budget
 
     def _delete_stays(self, doomed: list[tuple[Any, dict[str, Any]]]) -> None:
         money_refs = []
