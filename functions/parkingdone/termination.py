@@ -145,20 +145,15 @@ def _stream(query: firestore.Query):
         last = page[-1]
 
 
-def _rows(db: Client, entry: privacy.Collection, operator_id: str):
-    """(id, data) of every document of the operator in the collection, subcollections too."""
+def _documents(db: Client, entry: privacy.Collection, operator_id: str, sub: str | None):
+    """(id, data) of the operator's documents in the collection, or in its subcollection
+    `sub` (each with its parentId), streamed page by page."""
     for snapshot in _stream(_query(db, entry, operator_id)):
-        yield entry.name, snapshot.id, jsonable(snapshot.to_dict())
-        for sub in entry.subcollections:
-            for child in _stream(snapshot.reference.collection(sub)):
-                yield (
-                    f"{entry.name}__{sub}",
-                    child.id,
-                    {
-                        "parentId": snapshot.id,
-                        **jsonable(child.to_dict()),
-                    },
-                )
+        if sub is None:
+            yield snapshot.id, jsonable(snapshot.to_dict())
+            continue
+        for child in _stream(snapshot.reference.collection(sub)):
+            yield child.id, {"parentId": snapshot.id, **jsonable(child.to_dict())}
 
 
 def _csv_value(value: Any) -> str:
@@ -167,6 +162,37 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+def _write_collection(zf: zipfile.ZipFile, manifest: list[dict], group: str, documents) -> None:
+    """`group`.jsonl, then `group`.csv from a second read (its columns: every field the first
+    read saw), streamed: memory stays flat whatever the operator's size."""
+    columns: set[str] = set()
+    count = 0
+
+    def lines():
+        nonlocal count
+        for doc_id, data in documents():
+            columns.update(data)
+            count += 1
+            yield (json.dumps({"id": doc_id, **data}, ensure_ascii=False) + "\n").encode()
+
+    def rows():
+        header = sorted(columns)
+        text = io.StringIO()
+        table = csv.writer(text)
+        table.writerow(["id", *header])
+        for doc_id, data in documents():
+            table.writerow([doc_id, *(_csv_value(data.get(c)) for c in header)])
+            yield text.getvalue().encode()
+            text.seek(0)
+            text.truncate()
+        yield text.getvalue().encode()
+
+    _member(zf, f"{group}.jsonl", manifest, lines())
+    manifest[-1]["documents"] = count
+    _member(zf, f"{group}.csv", manifest, rows())
+    manifest[-1]["documents"] = count
 
 
 def export(db: Client, operator_id: str, request_id: str) -> dict[str, Any]:
@@ -179,22 +205,11 @@ def export(db: Client, operator_id: str, request_id: str) -> dict[str, Any]:
         zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf,
     ):
         for entry in _collections():
-            groups: dict[str, list[tuple[str, dict]]] = {}
-            for group, doc_id, data in _rows(db, entry, operator_id):
-                groups.setdefault(group, []).append((doc_id, data))
-            for group, docs in (groups or {entry.name: []}).items():
-                lines = (
-                    (json.dumps({"id": i, **d}, ensure_ascii=False) + "\n").encode()
-                    for i, d in docs
+            for sub in (None, *entry.subcollections):
+                group = entry.name if sub is None else f"{entry.name}__{sub}"
+                _write_collection(
+                    zf, manifest, group, lambda e=entry, s=sub: _documents(db, e, operator_id, s)
                 )
-                _member(zf, f"{group}.jsonl", manifest, lines, len(docs))
-                columns = sorted({k for _, d in docs for k in d})
-                text = io.StringIO()
-                table = csv.writer(text)
-                table.writerow(["id", *columns])
-                for doc_id, data in docs:
-                    table.writerow([doc_id, *(_csv_value(data.get(c)) for c in columns)])
-                _member(zf, f"{group}.csv", manifest, [text.getvalue().encode()], len(docs))
         images = 0
         for image in archives.bucket().list_blobs(
             prefix=f"{archives.EVIDENCE_PREFIX}{operator_id}/"
