@@ -280,6 +280,45 @@ def processDataDeletions(event: scheduler_fn.ScheduledEvent) -> None:
     gdpr.process_due_deletions(db())
 
 
+# --- data lifecycle: retention, operator termination ------------------------------------
+
+
+@scheduler_fn.on_schedule(schedule="every day 02:30", timezone="Europe/Helsinki", timeout_sec=540)
+def retentionSweep(event: scheduler_fn.ScheduledEvent) -> None:
+    """Daily: removes or anonymises what is past each operator's retention limits."""
+    from parkingdone.firebase import db
+    from parkingdone.jobs import retention
+
+    retention.run(db())
+
+
+@scheduler_fn.on_schedule(
+    schedule="every 60 minutes", timeout_sec=540, memory=options.MemoryOption.GB_1
+)
+def operatorTerminations(event: scheduler_fn.ScheduledEvent) -> None:
+    """Hourly: each terminated operator's export, then removal, one bounded step further."""
+    from parkingdone import termination
+    from parkingdone.firebase import db
+
+    termination.advance(db())
+
+
+@callable_api.on_call()
+def retentionPolicy(req: https_fn.CallableRequest) -> dict:
+    """Admin dashboard: an operator's retention policy (super admins change it)."""
+    from parkingdone import lifecycle_callables
+
+    return lifecycle_callables.retention_policy(req)
+
+
+@callable_api.on_call(timeout_sec=120)
+def terminateOperator(req: https_fn.CallableRequest) -> dict:
+    """Super admin: export and then remove everything of an operator whose contract ended."""
+    from parkingdone import lifecycle_callables
+
+    return lifecycle_callables.terminate_operator(req)
+
+
 # Task queue functions are named in camelCase: a Cloud Tasks queue id (the function's name)
 # may not contain underscores.
 @tasks_fn.on_task_dispatched(

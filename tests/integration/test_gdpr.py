@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from firebase_admin import auth
+from google.cloud import firestore
+from stripe import InvalidRequestError
 
 from parkingdone.accounts import gdpr
+from parkingdone.accounts.common import Caller
 from parkingdone.firebase import app
-from tests.support.services import call_callable
+from tests.support.services import call_callable, stripe_client
 
 T = datetime(2026, 3, 30, 14, 23, tzinfo=UTC)
 
@@ -140,3 +144,80 @@ def test_a_driver_still_parked_is_deleted_after_the_stay_but_never_past_the_dead
     assert gdpr.process_due_deletions(db, now=near_deadline)["completed"] == 1
     assert not db.document("users/alice").get().exists
     assert db.document("sessions/s-open").get().get("driverUid") is None
+
+
+def test_the_export_is_complete_and_delivered_as_a_file_behind_a_link(db, monkeypatch) -> None:
+    # Pages of two: what used to stop silently at a limit must now read every page.
+    monkeypatch.setattr(gdpr, "PAGE", 2)
+    batch = db.batch()
+    for n in range(5):
+        batch.set(
+            db.document(f"sessions/more{n}"),
+            {"operatorId": "op-a", "driverUid": "alice", "status": "closed", "plate": "ABC123"},
+        )
+    batch.set(
+        db.document("events/gps1"),
+        {"operatorId": "op-a", "uid": "alice", "location": firestore.GeoPoint(60.17, 24.93)},
+    )
+    batch.commit()
+
+    result = gdpr.export(db, Caller(uid="alice"))
+
+    assert len(result["sessions"]) == 6
+    link = result["file"]
+    assert link["url"] and link["expiresAt"] > datetime.now(UTC).isoformat()
+    downloaded = requests.get(link["url"], timeout=30)
+    assert downloaded.status_code == 200
+    data = downloaded.json()
+    assert sorted(s["id"] for s in data["sessions"]) == sorted(
+        ["s1"] + [f"more{n}" for n in range(5)]
+    )
+    assert [e["id"] for e in data["events"]] == ["gps1"]
+    assert data["events"][0]["location"] == {"latitude": 60.17, "longitude": 24.93}
+    assert "bob" not in downloaded.text
+
+
+def test_deletion_removes_the_stripe_customer_and_leaves_a_proof_naming_no_one(db) -> None:
+    stripe = stripe_client()
+    customer = stripe.v1.customers.create({"email": "alice@example.test"})
+    db.document("users/alice").update({"stripeCustomerId": customer.id})
+    db.document("events/gps1").set(
+        {"operatorId": "op-a", "uid": "alice", "location": firestore.GeoPoint(60.17, 24.93)}
+    )
+    call_callable("requestDataDeletion", {}, uid="alice")
+
+    assert gdpr.process_due_deletions(db)["completed"] == 1
+
+    try:
+        gone = stripe.v1.customers.retrieve(customer.id)
+        assert gone.get("deleted") is True
+    except InvalidRequestError:
+        pass  # deleted customers are not found
+    event = db.document("events/gps1").get().to_dict()
+    assert event["uid"] is None and event["location"] is None
+    request = db.document("gdprRequests/deletion-alice").get().to_dict()
+    assert request["result"]["stripeCustomerDeleted"] == 1
+    assert request["expireAt"] == request["completedAt"] + timedelta(days=30)
+    proof = db.document(f"deletionProofs/{request['proofId']}").get().to_dict()
+    assert proof["counts"]["sessionsUnlinked"] == 1
+    text = repr(proof)
+    for personal in ("alice", "ABC123", customer.id):
+        assert personal not in text
+
+
+def test_an_unpaid_debt_holds_the_deletion_and_the_driver_sees_why(db) -> None:
+    db.document("payments/debt").set(
+        {"operatorId": "op-a", "uid": "alice", "status": "failed", "amount": 900}
+    )
+    call_callable("requestDataDeletion", {}, uid="alice")
+
+    past_deadline = datetime.now(UTC) + timedelta(days=31)
+    assert gdpr.process_due_deletions(db, now=past_deadline)["deferred"] == 1
+    assert db.document("users/alice").get().exists
+    seen = call_callable("exportMyData", {}, uid="alice").json()["result"]
+    request = next(r for r in seen["gdprRequests"] if r["id"] == "deletion-alice")
+    assert request["deferredReason"] == "unpaid_debt"
+
+    db.document("payments/debt").update({"status": "succeeded"})
+    assert gdpr.process_due_deletions(db, now=past_deadline)["completed"] == 1
+    assert not db.document("users/alice").get().exists

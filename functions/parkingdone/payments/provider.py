@@ -110,6 +110,11 @@ class PaymentProvider(Protocol):
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
 
+    def delete_customer(self, customer_id: str) -> bool:
+        """Delete the driver's customer with its saved payment methods (GDPR deletion);
+        False when it was already gone."""
+        ...
+
 
 def platform_fee(amount: int, fee_bps: int) -> int:
     """The platform's share of `amount` in minor units, rounded half up (5 % of 600 = 30)."""

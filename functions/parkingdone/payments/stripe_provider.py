@@ -172,6 +172,18 @@ class StripeProvider:
         )
         return customer["id"]
 
+    def delete_customer(self, customer_id: str) -> bool:
+        # Deleting a customer detaches its payment methods and cancels its subscriptions.
+        try:
+            self._client.v1.customers.delete(customer_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing" or getattr(exc, "http_status", None) == 404:
+                return False
+            raise self._mapped(exc) from exc
+        except stripe.StripeError as exc:
+            raise self._mapped(exc) from exc
+        return True
+
     def create_setup_intent(self, customer_id: str, uid: str, idempotency_key: str) -> SetupResult:
         intent = self._call(
             self._client.v1.setup_intents.create,
