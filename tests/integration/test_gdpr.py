@@ -11,7 +11,7 @@ from google.cloud import firestore
 from stripe import InvalidRequestError
 
 from parkingdone.accounts import gdpr
-from parkingdone.accounts.common import Caller
+from parkingdone.callable_api import Caller
 from parkingdone.firebase import app
 from tests.support.services import call_callable, stripe_client
 
