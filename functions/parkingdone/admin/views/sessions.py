@@ -14,11 +14,12 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from parkingdone import config
 from parkingdone.admin import audit, csv_export, queries, timeline
 from parkingdone.admin.access import Refused, scoped, staff_required
+from parkingdone.errors import ApiError
 from parkingdone.firebase import app as firebase_app
 from parkingdone.firebase import db
 from parkingdone.models import facilities, payments, sessions
 from parkingdone.payments import invoices, refunds
-from parkingdone.payments.access import AccessDenied, Actor
+from parkingdone.payments.access import Actor
 from parkingdone.sessions import corrections
 
 blueprint = Blueprint("sessions", __name__)
@@ -145,7 +146,7 @@ def correct_plate(session_id: str) -> Any:
             request.form.get("plate", ""),
             request.form.get("reason", ""),
         )
-    except corrections.CorrectionError as error:
+    except ApiError as error:
         return _refuse_page(error.status, error.code, error.message, session_id)
     audit.record(
         db(), "session.plate_corrected", f"sessions/{session_id}", result["before"], result["after"]
@@ -162,13 +163,10 @@ def invoice(session_id: str) -> Any:
     note = (request.form.get("note") or "").strip()[:500] or None
     try:
         result = invoices.transition(db(), _actor(), session_id, action, reference, note)
-    except AccessDenied as exc:
-        raise Refused("Only the operator's administrators may change invoices.") from exc
-    except invoices.InvoiceError as error:
-        status = (
-            404 if error.code == "not_found" else (400 if error.code == "invalid_action" else 409)
-        )
-        return _refuse_page(status, error.code, error.message, session_id)
+    except ApiError as error:
+        if error.status == 403:
+            raise Refused("Only the operator's administrators may change invoices.") from error
+        return _refuse_page(error.status, error.code, error.message, session_id)
     if result.get("changed"):
         audit.record(
             db(),
@@ -204,11 +202,10 @@ def refund(session_id: str) -> Any:
             amount,
             (request.form.get("reason") or "").strip()[:200] or None,
         )
-    except AccessDenied as exc:
-        raise Refused("Only the operator's administrators may refund.") from exc
-    except refunds.RefundError as error:
-        status = 404 if error.code == "not_found" else 409
-        return _refuse_page(status, error.code, error.message, session_id)
+    except ApiError as error:
+        if error.status == 403:
+            raise Refused("Only the operator's administrators may refund.") from error
+        return _refuse_page(error.status, error.code, error.message, session_id)
     audit.record(
         db(),
         "payment.refund",
