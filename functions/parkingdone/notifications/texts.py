@@ -8,8 +8,10 @@ caller that forgets one gets a clear error instead of a push with a hole in it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
+from babel.numbers import format_decimal, get_currency_precision
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -215,7 +217,6 @@ ENTRY_CHARGED = {
 }
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "SEK": "kr", "NOK": "kr", "DKK": "kr"}
-_ZERO_DECIMAL = {"JPY", "KRW", "ISK", "CLP", "VND"}
 
 
 @dataclass(frozen=True)
@@ -233,18 +234,22 @@ def language_of(value: object) -> Language:
     return DEFAULT_LANGUAGE
 
 
-def format_money(amount: int, currency: str, language: Language) -> str:
-    """Minor units as the language writes them: en "€3.00", fi "3,00 €"."""
-    decimals = 0 if currency in _ZERO_DECIMAL else 2
+def format_money(amount: int, currency: str, language: str) -> str:
+    """Minor units as the language writes them: en "€3.00", fi "3,00 €".
+
+    The currency's decimals (0 for JPY, 2 for EUR...) and the digit grouping and decimal
+    sign come from CLDR through babel; the symbol is ours: "€", "$", "£", "kr" for the
+    Nordic crowns, the ISO code otherwise.
+    """
+    lang = language_of(language)
+    decimals = get_currency_precision(currency)
+    value = Decimal(abs(amount)).scaleb(-decimals)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    number = format_decimal(value, format=pattern, locale=lang, decimal_quantization=True)
     sign = "-" if amount < 0 else ""
-    units, minor = divmod(abs(amount), 10**decimals)
     symbol = _SYMBOLS.get(currency, currency)
-    if language == "fi":
-        number = f"{units:,}".replace(",", "\u00a0")
-        if decimals:
-            number += f",{minor:0{decimals}d}"
+    if lang == "fi":
         return f"{sign}{number}\u00a0{symbol}"
-    number = f"{units:,}" + (f".{minor:0{decimals}d}" if decimals else "")
     if len(symbol) == 1:
         return f"{sign}{symbol}{number}"
     return f"{sign}{number} {symbol}"

@@ -15,7 +15,7 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
-from parkingdone.payments import charging, receipts
+from parkingdone.payments import lookups, receipts
 from parkingdone.payments.access import Actor
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry
 
@@ -95,7 +95,7 @@ def transition(
             updates["cancelledAt"] = now
             updates["netAmount"] = 0
         if target == "paid" and counter is not None:
-            op = charging.operator(db, entry.operator_id)
+            op = lookups.operator(db, entry.operator_id)
             receipt = receipts.build(
                 operator_id=entry.operator_id,
                 seller_name=op.name,

@@ -20,7 +20,8 @@ from google.cloud.firestore_v1 import aggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import plates
-from parkingdone.payments import charging
+from parkingdone.payments import charging, lookups
+from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import (
     PASS_PRODUCTS,
     PASSES,
@@ -34,9 +35,9 @@ from parkingdone.payments.provider import (
     ChargeResult,
     ProviderRejected,
     ProviderUnavailable,
-    get_provider,
-    platform_fee,
 )
+from parkingdone.payments.registry import get_provider
+from parkingdone.payments.rules import card_of, has_saved_card, status_for
 
 PLATE_OWNERS = "plateOwners"
 MAX_START_AHEAD = timedelta(days=60)
@@ -126,7 +127,7 @@ def buy(
                 # A purchase whose instance died mid-charge or whose answer was lost: look the
                 # charge up, charge again (same key) only if there is none.
                 transaction.update(ledger_ref, {"updatedAt": now})
-                return "resolve", charging.charge_request(payment_id, entry)
+                return "resolve", charge_request(payment_id, entry)
             return entry.status, None
         product_snap = db.collection(PASS_PRODUCTS).document(product_id).get()
         if not product_snap.exists:
@@ -137,37 +138,30 @@ def buy(
         owner = db.collection(PLATE_OWNERS).document(plate).get()
         if not owner.exists or (owner.to_dict() or {}).get("uid") != uid:
             raise PassError("not_your_vehicle", "Add the vehicle to your account first")
-        profile = charging._driver_profile(db, uid)
-        if profile is None or not (
-            profile.stripe_customer_id and profile.default_payment_method_id
-        ):
+        profile = lookups.driver_profile(db, uid)
+        if not has_saved_card(profile):
             raise PassError("no_payment_method", "Save a card in the app first")
-        op = charging.operator(db, product.operator_id)
-        if not op.stripe_account_id:
+        op = lookups.operator(db, product.operator_id)
+        card = card_of(profile, op.stripe_account_id)
+        if card is None:
             raise PassError("not_available", "The operator does not take card payments yet")
         valid_from, valid_until = validity(product, start)
-        fee = platform_fee(product.price, op.platform_fee_bps)
-        entry = LedgerEntry(
-            operator_id=product.operator_id,
-            facility_id=product.facility_id,
-            kind="pass",
-            pass_id=pass_id,
-            uid=uid,
-            plate=plate,
-            provider="stripe",
-            status="pending",
+        entry = new_entry(
+            payment_id,
+            Subject(
+                "pass",
+                product.operator_id,
+                product.facility_id,
+                pass_id=pass_id,
+                uid=uid,
+                plate=plate,
+            ),
             amount=product.price,
             currency=product.currency,
-            platform_fee=fee,
-            operator_share=product.price - fee,
-            net_amount=product.price,
-            provider_account_id=op.stripe_account_id,
-            customer_id=profile.stripe_customer_id,
-            payment_method_id=profile.default_payment_method_id,
-            idempotency_key=charging.idempotency_key(payment_id),
+            fee_bps=op.platform_fee_bps,
+            now=now,
+            card=card,
             off_session=False,
-            created_at=now,
-            updated_at=now,
         )
         parking_pass = ParkingPass(
             operator_id=product.operator_id,
@@ -187,13 +181,13 @@ def buy(
         )
         transaction.set(ledger_ref, entry.to_doc())
         transaction.set(pass_ref, parking_pass.to_doc())
-        return "charge", charging.charge_request(payment_id, entry)
+        return "charge", charge_request(payment_id, entry)
 
-    state, charge_request = claim(db.transaction())
+    state, request = claim(db.transaction())
     client_secret = None
-    if charge_request is not None:
+    if request is not None:
         try:
-            result = charging.charge_or_resolve(charge_request, resolve=state == "resolve")
+            result = charging.charge_or_resolve(request, resolve=state == "resolve")
         except ProviderUnavailable as exc:
             logger.warn("payments.pass_provider_unavailable", passId=pass_id, error=str(exc))
             raise PassError("unavailable", "Payment provider unavailable; try again") from exc
@@ -202,7 +196,7 @@ def buy(
         change = charging.record_outcome(db, payment_id, result)
         charging.push_outcome(db, change)
         client_secret = result.client_secret if result.status == "requires_action" else None
-        state = charging.status_for(result)
+        state = status_for(result)
     elif state == "requires_action":
         entry = LedgerEntry.model_validate(ledger_ref.get().to_dict())
         if entry.provider_payment_id:

@@ -24,8 +24,8 @@ from parkingdone.payments.provider import (
     ProviderRejected,
     ProviderUnavailable,
     RefundRequest,
-    get_provider,
 )
+from parkingdone.payments.registry import get_provider
 
 STRIPE_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
