@@ -10,8 +10,9 @@ aggregation over the ledger.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from firebase_functions import logger
 from google.cloud import firestore
@@ -58,9 +59,14 @@ def pass_payment_id(pass_id: str) -> str:
     return f"p_{pass_id}"
 
 
-def validity(product: PassProduct, start: datetime) -> tuple[datetime, datetime]:
+def validity(product: PassProduct, start: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """From `start` to the end of the facility's local day `validity_days` calendar days
+    later: a 7-day pass bought on Monday at 14:00 is valid until Monday's midnight next week
+    in the facility's time zone (whatever the daylight-saving changes on the way)."""
     start = start.astimezone(UTC)
-    return start, start + timedelta(days=product.validity_days)
+    last_day = start.astimezone(zone).date() + timedelta(days=product.validity_days)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end.astimezone(UTC)
 
 
 def list_products(db: Client, facility_id: str) -> list[dict[str, Any]]:
@@ -145,7 +151,11 @@ def buy(
         card = card_of(profile, op.stripe_account_id)
         if card is None:
             raise PassError("not_available", "The operator does not take card payments yet")
-        valid_from, valid_until = validity(product, start)
+        try:
+            fac = lookups.facility(db, product.operator_id, product.facility_id)
+        except LookupError as exc:
+            raise PassError("not_available", "This pass is no longer sold") from exc
+        valid_from, valid_until = validity(product, start, fac.zone)
         entry = new_entry(
             payment_id,
             Subject(
