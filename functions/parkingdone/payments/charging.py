@@ -386,6 +386,7 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
         receipt_number = None
         if new_status == "succeeded" and counter is not None:
             op = operator(db, entry.operator_id)
+            language = receipts.language_for(db, entry.uid, op.language)
             number = receipts.next_number(counter)
             receipt = receipts.build(
                 operator_id=entry.operator_id,
@@ -399,13 +400,15 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
                 vat_rate_bps=op.vat_rate_bps,
                 lines=receipts.lines_from_fee(
                     subject_doc.get("fee") if entry.kind == "session" else None,
-                    subject_doc.get("productName") or "Parking",
+                    subject_doc.get("productName"),
                     entry.amount,
+                    language,
                 ),
                 session_id=entry.session_id,
                 pass_id=entry.pass_id,
                 uid=entry.uid,
                 plate=entry.plate,
+                language=language,
             )
             receipts.write(db, transaction, receipt, payment_id, now)
             receipt_number = receipt.receipt_number
