@@ -42,6 +42,8 @@ from parkingdone.payments.rules import card_of, has_saved_card, status_for
 
 PLATE_OWNERS = "plateOwners"
 MAX_START_AHEAD = timedelta(days=60)
+# The most products one facility lists (the app shows them all on one screen).
+MAX_PRODUCTS = 50
 
 
 class PassError(Exception):
@@ -69,11 +71,14 @@ def validity(product: PassProduct, start: datetime, zone: ZoneInfo) -> tuple[dat
     return start, end.astimezone(UTC)
 
 
-def list_products(db: Client, facility_id: str) -> list[dict[str, Any]]:
+def list_products(db: Client, facility_id: str, limit: int = MAX_PRODUCTS) -> list[dict[str, Any]]:
+    """The facility's products on sale, cheapest first (at most `limit`)."""
     query = (
         db.collection(PASS_PRODUCTS)
         .where(filter=FieldFilter("facilityId", "==", facility_id))
         .where(filter=FieldFilter("active", "==", True))
+        .order_by("price")
+        .limit(limit)
     )
     products = [
         PassProduct.model_validate({**s.to_dict(), "id": s.id}).model_dump(
@@ -84,13 +89,15 @@ def list_products(db: Client, facility_id: str) -> list[dict[str, Any]]:
     return sorted(products, key=lambda p: (p["price"], p["name"]))
 
 
-def list_passes(db: Client, uid: str, limit: int = 50) -> list[dict[str, Any]]:
-    query = (
-        db.collection(PASSES)
-        .where(filter=FieldFilter("uid", "==", uid))
-        .order_by("validUntil", direction=firestore.Query.DESCENDING)
-        .limit(limit)
-    )
+def list_passes(
+    db: Client, uid: str, limit: int = 50, facility_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The driver's passes, latest ending first; with `facility_id` only that facility's,
+    filtered in the query so the limit never hides one of them."""
+    query = db.collection(PASSES).where(filter=FieldFilter("uid", "==", uid))
+    if facility_id is not None:
+        query = query.where(filter=FieldFilter("facilityId", "==", facility_id))
+    query = query.order_by("validUntil", direction=firestore.Query.DESCENDING).limit(limit)
     return [{**_jsonable(s.to_dict()), "id": s.id} for s in query.get()]
 
 
