@@ -26,6 +26,7 @@ from parkingdone.payments.provider import (
     RefundRequest,
 )
 from parkingdone.payments.registry import get_provider
+from parkingdone.payments.rules import PaymentInvariantError
 
 STRIPE_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
@@ -152,7 +153,8 @@ def refund(
     entry, record = reserve(db.transaction())
     if record.status == "succeeded":
         return _summary(payment_id, entry, record)
-    assert entry.provider_payment_id is not None
+    if entry.provider_payment_id is None:
+        raise PaymentInvariantError(f"payment {payment_id} has no provider payment to refund")
     try:
         result = get_provider().refund(
             RefundRequest(
