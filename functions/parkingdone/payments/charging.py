@@ -174,7 +174,7 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
             profile=driver_profile(db, session.driver_uid),
             provider_account_id=op.stripe_account_id,
         )
-        fields, entry = _record_plan(transaction, session, op, fee, plan, now)
+        fields, entry = _record_plan(db, transaction, session, op, fee, plan, now)
         transaction.update(session_ref, {**fields, "updatedAt": now})
         return _decision_of(session, fac, fee, plan, entry)
 
@@ -209,100 +209,104 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
             uid=session.driver_uid,
         )
 
-    def _record_plan(
-        transaction: Transaction,
-        session: SessionView,
-        op: tenants.Operator,
-        fee: tariffs.Fee,
-        plan: Plan,
-        now: datetime,
-    ) -> tuple[dict[str, Any], LedgerEntry | None]:
-        """Write the plan: the session's fee and payment fields (returned) and, for a fee
-        that is collected, its ledger entry."""
-        fee_doc = fee.model_dump(by_alias=True, mode="json")
-        payment: dict[str, Any] = {
-            "amount": fee.total,
-            "currency": fee.currency,
-            "attempt": 1,
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        if plan.collection is Collection.REVIEW:
-            payment.update(status="review_required", reason=plan.review_reason, paymentId=None)
-            return {"fee": fee_doc, "payment": payment}, None
-        if plan.collection is Collection.NOT_REQUIRED:
-            payment.update(status="not_required", paymentId=None)
-            return {"fee": fee_doc, "payment": payment}, None
-        payment_id = session_payment_id(session.id, 1)
-        no_card = plan.collection is Collection.NO_PAYMENT_METHOD
-        entry = new_entry(
-            payment_id,
-            Subject(
-                "session",
-                session.operator_id,
-                session.facility_id,
-                session_id=session.id,
-                uid=session.driver_uid,
-                plate=session.plate,
-            ),
-            amount=fee.total,
-            currency=fee.currency,
-            fee_bps=op.platform_fee_bps,
-            now=now,
-            card=plan.card,
-            provider="none" if no_card else None,
-            status="failed" if no_card else None,
-            error_code=(
-                plan.collection.value
-                if plan.collection in (Collection.INVOICE_NO_PROVIDER, Collection.NO_PAYMENT_METHOD)
-                else None
-            ),
-        )
-        transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
-        status = _SESSION_STATUS[plan.collection]
-        payment.update(
-            status=status,
-            paymentId=payment_id,
-            provider=entry.provider,
-            platformFee=entry.platform_fee,
-            errorCode=entry.error_code,
-            lockUntil=now + CLAIM_LOCK if status == "pending" else None,
-        )
-        return {"fee": fee_doc, "payment": payment}, entry
-
-    def _decision_of(
-        session: SessionView,
-        fac: tenants.Facility,
-        fee: tariffs.Fee,
-        plan: Plan,
-        entry: LedgerEntry | None,
-    ) -> Decision:
-        payment_id = session_payment_id(session.id, 1)
-        if plan.collection is Collection.CHARGE:
-            if entry is None:
-                raise PaymentInvariantError(f"charge of {session.id} without a ledger entry")
-            return Decision(
-                Step.CHARGE,
-                "charge",
-                payment_id,
-                request=charge_request(payment_id, entry),
-                uid=session.driver_uid,
-            )
-        if plan.collection is Collection.NO_PAYMENT_METHOD:
-            return Decision(
-                Step.NOTIFY,
-                plan.collection.value,
-                payment_id,
-                uid=session.driver_uid,
-                push_kind="payment_failed",
-                push_params={
-                    **_push_facts(session.id, session, fac.name, fee.total, fee.currency),
-                    "reason": plan.collection.value,
-                },
-            )
-        return Decision(Step.SKIP, plan.collection.value)
-
     return run(db.transaction())
+
+
+def _record_plan(
+    db: Client,
+    transaction: Transaction,
+    session: SessionView,
+    op: tenants.Operator,
+    fee: tariffs.Fee,
+    plan: Plan,
+    now: datetime,
+) -> tuple[dict[str, Any], LedgerEntry | None]:
+    """Write the plan: the session's fee and payment fields (returned) and, for a fee
+    that is collected, its ledger entry."""
+    fee_doc = fee.model_dump(by_alias=True, mode="json")
+    payment: dict[str, Any] = {
+        "amount": fee.total,
+        "currency": fee.currency,
+        "attempt": 1,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    if plan.collection is Collection.REVIEW:
+        payment.update(status="review_required", reason=plan.review_reason, paymentId=None)
+        return {"fee": fee_doc, "payment": payment}, None
+    if plan.collection is Collection.NOT_REQUIRED:
+        payment.update(status="not_required", paymentId=None)
+        return {"fee": fee_doc, "payment": payment}, None
+    payment_id = session_payment_id(session.id, 1)
+    no_card = plan.collection is Collection.NO_PAYMENT_METHOD
+    entry = new_entry(
+        payment_id,
+        Subject(
+            "session",
+            session.operator_id,
+            session.facility_id,
+            session_id=session.id,
+            uid=session.driver_uid,
+            plate=session.plate,
+        ),
+        amount=fee.total,
+        currency=fee.currency,
+        fee_bps=op.platform_fee_bps,
+        now=now,
+        card=plan.card,
+        provider="none" if no_card else None,
+        status="failed" if no_card else None,
+        error_code=(
+            plan.collection.value
+            if plan.collection in (Collection.INVOICE_NO_PROVIDER, Collection.NO_PAYMENT_METHOD)
+            else None
+        ),
+    )
+    transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
+    status = _SESSION_STATUS[plan.collection]
+    payment.update(
+        status=status,
+        paymentId=payment_id,
+        provider=entry.provider,
+        platformFee=entry.platform_fee,
+        errorCode=entry.error_code,
+        lockUntil=now + CLAIM_LOCK if status == "pending" else None,
+    )
+    return {"fee": fee_doc, "payment": payment}, entry
+
+
+def _decision_of(
+    session: SessionView,
+    fac: tenants.Facility,
+    fee: tariffs.Fee,
+    plan: Plan,
+    entry: LedgerEntry | None,
+) -> Decision:
+    """What the flow does after the claim for this plan (pure)."""
+    payment_id = session_payment_id(session.id, 1)
+    if plan.collection is Collection.CHARGE:
+        if entry is None:
+            raise PaymentInvariantError(f"charge of {session.id} without a ledger entry")
+        return Decision(
+            Step.CHARGE,
+            "charge",
+            payment_id,
+            request=charge_request(payment_id, entry),
+            uid=session.driver_uid,
+        )
+    if plan.collection is Collection.NO_PAYMENT_METHOD:
+        return Decision(
+            Step.NOTIFY,
+            plan.collection.value,
+            payment_id,
+            uid=session.driver_uid,
+            push_kind="payment_failed",
+            push_params={
+                **_push_facts(session.id, session, fac.name, fee.total, fee.currency),
+                "reason": plan.collection.value,
+            },
+        )
+    return Decision(Step.SKIP, plan.collection.value)
 
 
 def dead_letter_fields(error: str, now: datetime, *, code: str, attempts: int = 1) -> dict:
