@@ -111,7 +111,6 @@ def demo_operator() -> tenants.Operator:
         id=OPERATOR_ID,
         name="Demo Parking Oy",
         currency="EUR",
-        time_zone="Europe/Helsinki",
         platform_fee_bps=500,
         vat_rate_bps=2550,
         stripe_account_id="acct_demo_operator",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import groupby
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -34,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from parkingdone import messages
 
 __all__ = [
     "DEMO_FACILITY_ID",
@@ -231,10 +233,17 @@ class LineKind(StrEnum):
 
 
 class FeeLine(_Model):
-    """One receipt line. Period lines group consecutive periods with the same price."""
+    """One receipt line. Period lines group consecutive periods with the same price.
+
+    `description` is English; `text_key` and `text_values` name the same text in the
+    catalogue (messages.py) so a receipt can be written in the driver's language. A band's
+    line has no key: its name is the operator's own wording.
+    """
 
     kind: LineKind
     description: str
+    text_key: str | None = None
+    text_values: dict[str, str | int] = Field(default_factory=dict)
     amount: int
     """Minor units; negative for a cap or maximum reduction."""
     quantity: int | None = None
@@ -296,11 +305,32 @@ _Bucket = date | int
 
 
 @dataclass(frozen=True, slots=True)
+class _Label:
+    """A line's text: English, and its catalogue key with the facts it needs (None for a
+    band's own name)."""
+
+    description: str
+    key: str | None = None
+    values: tuple[tuple[str, str | int], ...] = ()
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "text_key": self.key,
+            "text_values": dict(self.values),
+        }
+
+
+def _label(key: str, **values: str | int) -> _Label:
+    return _Label(messages.text(key, "en", **values), key, tuple(sorted(values.items())))
+
+
+@dataclass(frozen=True, slots=True)
 class _Period:
     """One started, charged period before caps."""
 
     kind: LineKind
-    description: str
+    label: _Label
     price: int
     starts_at: datetime
     local_day: date
@@ -311,9 +341,9 @@ def _bucket_of(period: _Period) -> _Bucket:
     return period.cap_bucket
 
 
-def _line_of(period: _Period) -> tuple[LineKind, str, int, date]:
+def _line_of(period: _Period) -> tuple[LineKind, _Label, int, date]:
     """Consecutive periods with the same key share one receipt line."""
-    return (period.kind, period.description, period.price, period.local_day)
+    return (period.kind, period.label, period.price, period.local_day)
 
 
 def _periods(version: TariffVersion, entry_at: datetime, exit_at: datetime) -> Iterator[_Period]:
@@ -323,18 +353,19 @@ def _periods(version: TariffVersion, entry_at: datetime, exit_at: datetime) -> I
     if free is not None and free.mode is FreeMode.DEDUCTIBLE:
         charge_from = entry_at + free.duration
 
-    def period(kind: LineKind, description: str, price: int, start: datetime) -> _Period:
+    def period(kind: LineKind, label: _Label, price: int, start: datetime) -> _Period:
         local_day = start.astimezone(version.zone).date()
         if version.cap is not None and version.cap.window is CapWindow.ROLLING_24H:
             bucket: _Bucket = (start - entry_at) // _DAY
         else:
             bucket = local_day
-        return _Period(kind, description, price, start, local_day, bucket)
+        return _Period(kind, label, price, start, local_day, bucket)
 
     start = charge_from
     first = version.first_period
     if first is not None and start < exit_at:
-        yield period(LineKind.FIRST_PERIOD, f"First {first.minutes} min", first.price, start)
+        label = _label("receipt.first_period", minutes=first.minutes)
+        yield period(LineKind.FIRST_PERIOD, label, first.price, start)
         start += timedelta(minutes=first.minutes)
 
     step = timedelta(minutes=version.period_minutes)
@@ -342,26 +373,27 @@ def _periods(version: TariffVersion, entry_at: datetime, exit_at: datetime) -> I
         local = start.astimezone(version.zone)
         band = next((b for b in version.bands if b.applies_at(local)), None)
         if band is None:
-            yield period(LineKind.PERIOD, "Parking", version.period_price, start)
+            yield period(LineKind.PERIOD, _label("receipt.parking"), version.period_price, start)
         else:
-            yield period(LineKind.PERIOD, band.name, band.price, start)
+            yield period(LineKind.PERIOD, _Label(band.name), band.price, start)
         start += step
 
 
 def _cap_line(version: TariffVersion, entry_at: datetime, bucket: _Bucket, spent: int) -> FeeLine:
     """The negative line that brings one cap window down to the cap."""
-    assert version.cap is not None  # only called for a version with a cap
+    if version.cap is None:
+        raise TariffError(f"version {version.version} has no cap to apply")
     reduction = version.cap.amount - spent
     if isinstance(bucket, date):
         return FeeLine(
             kind=LineKind.CAP,
-            description=f"Daily maximum {bucket.isoformat()}",
+            **_label("receipt.daily_maximum", day=bucket.isoformat()).fields(),
             amount=reduction,
             local_day=bucket,
         )
     return FeeLine(
         kind=LineKind.CAP,
-        description=f"24 h maximum, day {bucket + 1}",
+        **_label("receipt.rolling_maximum", day=bucket + 1).fields(),
         amount=reduction,
         starts_at=entry_at + bucket * _DAY,
     )
@@ -378,7 +410,7 @@ def _period_lines(version: TariffVersion, entry_at: datetime, exit_at: datetime)
             lines.append(
                 FeeLine(
                     kind=head.kind,
-                    description=head.description,
+                    **head.label.fields(),
                     amount=head.price * len(run),
                     quantity=len(run),
                     unit_price=head.price,
@@ -397,13 +429,13 @@ def _session_limit_line(version: TariffVersion, subtotal: int) -> FeeLine | None
     if version.minimum_fee is not None and subtotal < version.minimum_fee:
         return FeeLine(
             kind=LineKind.MINIMUM,
-            description="Minimum charge",
+            **_label("receipt.minimum").fields(),
             amount=version.minimum_fee - subtotal,
         )
     if version.maximum_fee is not None and subtotal > version.maximum_fee:
         return FeeLine(
             kind=LineKind.MAXIMUM,
-            description="Maximum charge",
+            **_label("receipt.maximum").fields(),
             amount=version.maximum_fee - subtotal,
         )
     return None
@@ -436,7 +468,7 @@ def compute_fee(
         lines.append(
             FeeLine(
                 kind=LineKind.FREE,
-                description=f"First {free.minutes} min free",
+                **_label("receipt.free", minutes=free.minutes).fields(),
                 amount=0,
                 starts_at=entry_at,
             )

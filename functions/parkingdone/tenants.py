@@ -9,14 +9,15 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from parkingdone import ids
+from parkingdone import ids, settings
 
 OPERATORS = "operators"
 FACILITIES = "facilities"
@@ -24,18 +25,20 @@ FACILITY_CACHE_SECONDS = 30.0
 
 
 class Operator(BaseModel):
+    """An operator. Time zones belong to its facilities (one each), not to the operator."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     id: str
     name: str
-    currency: str = "EUR"
-    time_zone: str = "Europe/Helsinki"
+    currency: str = settings.DEFAULT_CURRENCY
     # Platform fee in basis points (500 = 5 %), taken as the Stripe application fee.
-    platform_fee_bps: int = 500
-    vat_rate_bps: int = 2550
+    platform_fee_bps: int = settings.PLATFORM_FEE_BPS
+    vat_rate_bps: int = settings.VAT_RATE_BPS
     # The operator's Stripe connected account; charges are made on it.
     stripe_account_id: str | None = None
-    language: str = "fi"
+    # What the operator's staff and officers read (messages.py); "fi" or "en".
+    language: str = settings.OPERATOR_LANGUAGE
     # Events older than this (default: the facility's maximum stay) are held for review,
     # not applied: a far-past timestamp must never open or charge a stay silently.
     late_event_bound_minutes: int | None = Field(default=None, ge=1)
@@ -54,24 +57,52 @@ class Facility(BaseModel):
     name: str
     # Lower-cased display name, so "Kamppi P1" finds the facility by one indexed query.
     name_key: str = ""
-    time_zone: str = "Europe/Helsinki"
-    currency: str = "EUR"
+    # The facility's one time zone: prices (its tariff versions must name the same zone),
+    # officers' summaries and the last day of a pass are all read in it.
+    time_zone: str = settings.DEFAULT_TIME_ZONE
+    currency: str = settings.DEFAULT_CURRENCY
     # Tariff versions as stored (see parkingdone.tariffs); the one in force at entry applies.
     tariffs: list[dict[str, Any]] = Field(default_factory=list)
-    enforcement_grace_minutes: int = 10
-    max_stay_minutes: int = 7 * 24 * 60
+    enforcement_grace_minutes: int = settings.ENFORCEMENT_GRACE_MINUTES
+    max_stay_minutes: int = settings.MAX_STAY_MINUTES
     # A fee above this (minor units) is never charged automatically: it waits for review.
-    review_threshold_minor: int = 10_000
+    review_threshold_minor: int = settings.REVIEW_THRESHOLD_MINOR
     # Seconds after a stay closes before it is charged, so late events can still re-pair it.
-    charge_settle_seconds: int = 120
+    charge_settle_seconds: int = settings.CHARGE_SETTLE_SECONDS
     # A second camera read of the same entry within this window is the same entry.
-    entry_debounce_seconds: int = 120
+    entry_debounce_seconds: int = settings.ENTRY_DEBOUNCE_SECONDS
     # GPS geofence: the polygon's corners in order (WGS84). Firestore has no nested arrays,
     # hence objects rather than [lat, lng] pairs.
     geofence: list[LatLng] = Field(default_factory=list)
     rate_label: str = ""
     driver_notice: str = ""
     rules: list[str] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _one_time_zone(self) -> Self:
+        """Prices are computed in the tariff version's zone and everything else in the
+        facility's: they must be the same, or a driver's day would end at two midnights."""
+        for version in self.tariffs:
+            zone = version.get("timeZone", version.get("time_zone"))
+            if zone is not None and zone != self.time_zone:
+                raise ValueError(
+                    f"tariff version {version.get('version')} of facility {self.id} is in "
+                    f"{zone}, the facility in {self.time_zone}: a facility has one time zone"
+                )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
 
 def name_key(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from parkingdone.payments import charging
+from parkingdone.payments import charging, rules
 from tests.integration.payments_helpers import (
     DECLINED_CARD,
     ENTRY,
@@ -21,6 +21,12 @@ from tests.integration.payments_helpers import (
 )
 from tests.support.services import fcm_messages
 from tests.support.waiting import wait_for
+
+
+def pushes_of(kind: str) -> list[dict]:
+    """The FCM messages of one push kind sent so far."""
+    sent = [m["body"]["message"] for m in fcm_messages()]
+    return [m for m in sent if m.get("data", {}).get("kind") == kind]
 
 
 def test_exit_charges_the_saved_card_with_the_platform_fee(db, demo):
@@ -49,12 +55,15 @@ def test_exit_charges_the_saved_card_with_the_platform_fee(db, demo):
     assert sent["params"]["transfer_data[destination]"] == "acct_demo_operator"
     assert sent["params"]["on_behalf_of"] == "acct_demo_operator"
     assert sent["params"]["off_session"] == "true"
-    assert sent["idempotencyKey"] == charging.idempotency_key(payment["paymentId"])
+    assert sent["idempotencyKey"] == rules.idempotency_key(payment["paymentId"])
     assert "application_fee_amount" in sent["stripped"]
 
     intents = payment_intents(demo.stripe_customer_id)
     assert [(pi["amount"], pi["status"]) for pi in intents] == [(600, "succeeded")]
-    wait_for(lambda: fcm_messages(), what="payment push")
+    [push] = wait_for(lambda: pushes_of("payment_succeeded"), what="payment push")
+    assert push["data"]["sessionId"] == "charge-ok"
+    assert push["data"]["receiptId"] == payment["receiptId"]
+    assert "DEMO-OPERATOR-000001" in push["notification"]["body"]
 
 
 def test_replayed_trigger_and_concurrent_runs_charge_once(db, demo):
@@ -103,7 +112,8 @@ def test_declined_card_leaves_the_session_unpaid(db, demo):
     assert doc["payment"]["errorCode"] == "card_declined"
     assert doc["payment"].get("paidAt") is None
     assert db.collection("receipts").count().get()[0][0].value == 0
-    wait_for(lambda: fcm_messages(), what="payment failed push")
+    [push] = wait_for(lambda: pushes_of("payment_failed"), what="payment failed push")
+    assert push["data"]["sessionId"] == "declined"
 
 
 def test_authentication_required_asks_the_driver_to_confirm(db, demo):

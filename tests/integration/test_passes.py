@@ -94,3 +94,39 @@ def test_pass_rules(db, demo):
     revenue = call_callable("passRevenue", {"facilityId": demo.facility_id}, demo.driver_uid)
     assert revenue.status_code == 403
     assert db.collection("passes").count().get()[0][0].value == 0
+
+
+def test_a_facility_s_passes_are_listed_however_many_the_driver_has_elsewhere(db, demo):
+    from datetime import UTC, datetime, timedelta
+
+    from parkingdone.payments import passes
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    batch = db.batch()
+    for n in range(55):  # more than the listing's limit, all ending later than the one below
+        batch.set(
+            db.collection("passes").document(f"elsewhere-{n:02d}"),
+            {
+                "uid": demo.driver_uid,
+                "operatorId": demo.operator_id,
+                "facilityId": "another-facility",
+                "validFrom": start,
+                "validUntil": start + timedelta(days=60 + n),
+                "status": "active",
+            },
+        )
+    batch.set(
+        db.collection("passes").document("here"),
+        {
+            "uid": demo.driver_uid,
+            "operatorId": demo.operator_id,
+            "facilityId": demo.facility_id,
+            "validFrom": start,
+            "validUntil": start + timedelta(days=30),
+            "status": "active",
+        },
+    )
+    batch.commit()
+    listed = passes.list_passes(db, demo.driver_uid, facility_id=demo.facility_id)
+    assert [p["id"] for p in listed] == ["here"]
+    assert len(passes.list_passes(db, demo.driver_uid)) == 50

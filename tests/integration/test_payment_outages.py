@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from parkingdone import errors
-from parkingdone.payments import charging, onsession, retry
+from parkingdone.payments import charging, onsession, retry, rules
 from tests.integration.payments_helpers import (
     DECLINED_CARD,
     EXIT,
@@ -68,7 +68,7 @@ def _assert_charged_once(db, demo, session_id: str) -> None:
     assert _count(db, "receipts", sessionId=session_id) == 1
     wait_for(lambda: _pushes("payment_succeeded"), timeout=15, what="payment push")
     assert len(_pushes("payment_succeeded")) == 1
-    assert doc["payment"]["paymentId"] == charging.session_payment_id(session_id, 1)
+    assert doc["payment"]["paymentId"] == rules.session_payment_id(session_id, 1)
 
 
 def test_exit_charge_whose_answer_is_lost_is_resolved_not_recharged(db, demo, stripe_faults):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from parkingdone import tariffs, tenants
 from parkingdone.errors import ApiError
-from parkingdone.payments import charging, invoices, receipts, refunds, retry
+from parkingdone.payments import invoices, receipts, refunds, retry, rules
 from parkingdone.payments.models import LedgerEntry, RefundRecord, SessionView
 from parkingdone.payments.provider import ChargeResult, platform_fee
 
@@ -81,42 +81,42 @@ def test_receipt_build_numbers_and_vat():
 
 
 def test_only_the_closing_write_triggers_charging():
-    assert charging.is_close_transition({"status": "open"}, {"status": "closed"})
-    assert charging.is_close_transition(None, {"status": "closed"})
+    assert rules.is_close_transition({"status": "open"}, {"status": "closed"})
+    assert rules.is_close_transition(None, {"status": "closed"})
     # Our own writes of fee and payment on a closed session: no re-trigger.
-    assert not charging.is_close_transition({"status": "closed"}, {"status": "closed"})
-    assert not charging.is_close_transition({"status": "open"}, {"status": "missing_exit"})
-    assert not charging.is_close_transition({"status": "open"}, {"status": "anomaly"})
-    assert not charging.is_close_transition({"status": "closed"}, None)
+    assert not rules.is_close_transition({"status": "closed"}, {"status": "closed"})
+    assert not rules.is_close_transition({"status": "open"}, {"status": "missing_exit"})
+    assert not rules.is_close_transition({"status": "open"}, {"status": "anomaly"})
+    assert not rules.is_close_transition({"status": "closed"}, None)
 
 
 def test_outcome_statuses():
-    assert charging.status_for(ChargeResult("succeeded")) == "succeeded"
-    assert charging.status_for(ChargeResult("requires_action")) == "requires_action"
-    assert charging.status_for(ChargeResult("processing")) == "pending"
-    assert charging.status_for(ChargeResult("canceled")) == "failed"
-    assert charging.status_for(ChargeResult("failed")) == "failed"
+    assert rules.status_for(ChargeResult("succeeded")) == "succeeded"
+    assert rules.status_for(ChargeResult("requires_action")) == "requires_action"
+    assert rules.status_for(ChargeResult("processing")) == "pending"
+    assert rules.status_for(ChargeResult("canceled")) == "failed"
+    assert rules.status_for(ChargeResult("failed")) == "failed"
 
 
 @pytest.mark.parametrize("new", ["failed", "requires_action", "pending"])
 def test_a_success_is_never_undone(new):
-    assert not charging.outcome_applies("succeeded", new)
+    assert not rules.outcome_applies("succeeded", new)
 
 
 def test_outcomes_move_open_payments():
-    assert charging.outcome_applies("pending", "succeeded")
-    assert charging.outcome_applies("requires_action", "succeeded")
-    assert charging.outcome_applies("failed", "succeeded")  # late success webhook wins
-    assert charging.outcome_applies("pending", "requires_action")
+    assert rules.outcome_applies("pending", "succeeded")
+    assert rules.outcome_applies("requires_action", "succeeded")
+    assert rules.outcome_applies("failed", "succeeded")  # late success webhook wins
+    assert rules.outcome_applies("pending", "requires_action")
     for closed in ("not_required", "to_invoice", "invoiced", "paid", "cancelled"):
-        assert not charging.outcome_applies(closed, "succeeded")
+        assert not rules.outcome_applies(closed, "succeeded")
 
 
 def test_payment_ids_and_keys_derive_from_the_session():
-    pid = charging.session_payment_id("sess1", 1)
-    assert pid == charging.session_payment_id("sess1", 1)
-    assert pid != charging.session_payment_id("sess1", 2)
-    assert charging.idempotency_key(pid) == charging.idempotency_key(pid)
+    pid = rules.session_payment_id("sess1", 1)
+    assert pid == rules.session_payment_id("sess1", 1)
+    assert pid != rules.session_payment_id("sess1", 2)
+    assert rules.idempotency_key(pid) == rules.idempotency_key(pid)
 
 
 def test_session_fee_uses_the_facility_tariff():
@@ -135,9 +135,9 @@ def test_session_fee_uses_the_facility_tariff():
             "exit": {"at": datetime(2026, 3, 30, 13, 5, tzinfo=UTC)},
         }
     )
-    assert charging.compute_session_fee(facility, session).total == 600
+    assert rules.compute_session_fee(facility, session).total == 600
     short = session.model_copy(update={"exit": session.entry.model_copy()})
-    assert charging.compute_session_fee(facility, short).total == 0
+    assert rules.compute_session_fee(facility, short).total == 0
 
 
 def test_invoice_transitions():
@@ -233,4 +233,4 @@ def test_tariff_error_for_a_session_without_exit():
         }
     )
     with pytest.raises(tariffs.TariffError):
-        charging.compute_session_fee(facility, session)
+        rules.compute_session_fee(facility, session)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from parkingdone import plates
+from parkingdone import messages, plates
 
 Status = Literal["paid", "pass_active", "parked_unpaid", "not_found"]
 CoverageKind = Literal["pass", "payment", "auto_payment"]
@@ -466,7 +466,11 @@ class CheckResult(_Model):
 
 
 def check(
-    plate: str, candidates: Sequence[PlateStatus], now: datetime, time_zone: str
+    plate: str,
+    candidates: Sequence[PlateStatus],
+    now: datetime,
+    time_zone: str,
+    language: str = "en",
 ) -> CheckResult:
     """The answer for `plate` (normalised) from its projection and its confusable variants'.
 
@@ -505,7 +509,7 @@ def check(
         plate=plate,
         status=answer.status,
         should_fine=should_fine,
-        summary=summary(answer, should_fine, matches, pending, now, time_zone),
+        summary=summary(answer, should_fine, matches, pending, now, time_zone, language),
         covering=answer.covering,
         fineable_at=answer.fineable_at,
         open_stay=exact.open_stay if exact and answer.status == "parked_unpaid" else None,
@@ -532,37 +536,33 @@ def summary(
     pending: bool,
     now: datetime,
     time_zone: str,
+    language: str = "en",
 ) -> str:
+    """The sentence for the officer, in `language` (messages.py, `officer.*`). The API's
+    `summary` is always English (its contract); Finnish is for the operator's own tools."""
     zone = ZoneInfo(time_zone)
     if answer.status == "pass_active":
-        until = answer.covering[0].ends_at
-        return f"Vehicle has an active pass valid until {_clock(until, now, zone)} — do not fine."
+        until = _clock(answer.covering[0].ends_at, now, zone)
+        return messages.text("officer.pass_active", language, until=until)
     if answer.status == "paid":
-        best = answer.covering[0]
-        if best.kind == "auto_payment":
-            return "Vehicle is covered by automatic payment — do not fine."
-        return "Vehicle has paid — do not fine."
+        if answer.covering[0].kind == "auto_payment":
+            return messages.text("officer.auto_payment", language)
+        return messages.text("officer.paid", language)
     if matches:
         similar = matches[0]
-        what = "has an active pass" if similar.status == "pass_active" else "has paid"
-        return (
-            f"A similar plate, {similar.display}, {what} here; the camera may have misread "
-            "the plate — check it carefully and do not fine on this answer."
+        key = (
+            "officer.similar_pass_active"
+            if similar.status == "pass_active"
+            else "officer.similar_paid"
         )
+        return messages.text(key, language, similar=similar.display)
     if pending:
-        return (
-            "Payment records for this plate are being updated — do not fine now; "
-            "check again shortly."
-        )
+        return messages.text("officer.pending", language)
     if answer.status == "parked_unpaid":
-        assert answer.fineable_at is not None  # always set for parked_unpaid
         if should_fine:
-            return (
-                "Vehicle is parked without payment and the free period and grace have "
-                "passed — may be fined."
-            )
-        return (
-            "Vehicle is parked without payment but is within its free period or grace "
-            f"until {_clock(answer.fineable_at, now, zone)} — do not fine yet."
-        )
-    return "No parking session, pass or recent payment for this plate here — no record to fine on."
+            return messages.text("officer.may_fine", language)
+        if answer.fineable_at is None:
+            raise ValueError("an unpaid stay's answer has no fineable time")
+        until = _clock(answer.fineable_at, now, zone)
+        return messages.text("officer.within_grace", language, until=until)
+    return messages.text("officer.no_record", language)

@@ -34,7 +34,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import plates, tariffs, tenants
+from parkingdone import plates, settings, tariffs, tenants
 from parkingdone.enforcement.decision import (
     OPEN_ENDED,
     RECENT_SESSIONS,
@@ -70,7 +70,7 @@ FACILITIES = "facilities"
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)
-CHECK_LOG_TTL = timedelta(days=730)
+CHECK_LOG_TTL = settings.CHECK_LOG_RETENTION
 
 
 # --- The projection ----------------------------------------------------------------------

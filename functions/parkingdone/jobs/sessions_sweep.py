@@ -12,6 +12,7 @@ Each step is a plain function of (db, now) so tests call it directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,12 +21,13 @@ from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import tenants
+from parkingdone import settings, tenants
 from parkingdone.ingest import inbox
 from parkingdone.sessions import evidence, store
 from parkingdone.sessions.machine import Flag
 
 BATCH = 200
+FACILITY_PAGE = 100
 
 
 @dataclass
@@ -36,24 +38,54 @@ class SweepReport:
     evidence_retried: int = 0
 
 
-def _facilities(db: Client) -> list[tenants.Facility]:
-    return [
-        tenants.Facility.model_validate({**s.to_dict(), "id": s.id})
-        for s in db.collection(tenants.FACILITIES).get()
-    ]
+@dataclass(frozen=True)
+class _StayLimit:
+    facility_id: str
+    operator_id: str
+    max_stay_minutes: int
+
+
+def _stay_limits(db: Client) -> Iterator[_StayLimit]:
+    """Every facility's maximum stay, a page at a time, reading only the two fields needed
+    (not the tariffs and geofences a whole facility document carries)."""
+    last = None
+    while True:
+        query = (
+            db.collection(tenants.FACILITIES)
+            .select(["operatorId", "maxStayMinutes"])
+            .order_by("__name__")
+            .limit(FACILITY_PAGE)
+        )
+        if last is not None:
+            query = query.start_after(last)
+        page = query.get()
+        for snapshot in page:
+            doc = snapshot.to_dict() or {}
+            yield _StayLimit(
+                snapshot.id,
+                str(doc.get("operatorId", "")),
+                int(doc.get("maxStayMinutes") or settings.MAX_STAY_MINUTES),
+            )
+        if len(page) < FACILITY_PAGE:
+            return
+        last = page[-1]
 
 
 def flag_overstays(db: Client, now: datetime) -> list[str]:
+    """Flag open stays past their facility's maximum stay, at most BATCH per run (the rest
+    on the next run)."""
     flagged: list[str] = []
-    for facility in _facilities(db):
+    for facility in _stay_limits(db):
+        if len(flagged) >= BATCH:
+            break
         cutoff = now - timedelta(minutes=facility.max_stay_minutes)
         query = (
             db.collection(store.SESSIONS)
-            .where(filter=FieldFilter("facilityId", "==", facility.id))
+            .where(filter=FieldFilter("facilityId", "==", facility.facility_id))
             .where(filter=FieldFilter("status", "==", "open"))
             .where(filter=FieldFilter("reviewRequired", "==", False))
             .where(filter=FieldFilter("entry.at", "<", cutoff))
-            .limit(BATCH)
+            .limit(BATCH - len(flagged))
         )
         for snapshot in query.get():
             snapshot.reference.update(
@@ -67,7 +99,7 @@ def flag_overstays(db: Client, now: datetime) -> list[str]:
             logger.info(
                 "sessions.max_stay_exceeded",
                 operatorId=facility.operator_id,
-                facilityId=facility.id,
+                facilityId=facility.facility_id,
                 sessionId=snapshot.id,
             )
     return flagged

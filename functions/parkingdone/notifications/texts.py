@@ -1,8 +1,9 @@
-"""Every push text of the driver app, in English and Finnish, in this one module. Pure.
+"""The driver app's pushes: which facts each kind needs and how they become a push. Pure.
 
 Callers pass facts (facility name, amount in minor units, receipt number); this module turns
-them into the driver's language. Each kind has a pydantic model of the facts it needs, so a
-caller that forgets one gets a clear error instead of a push with a hole in it.
+them into the driver's language with the texts of the catalogue (messages.py). Each kind has
+a pydantic model of the facts it needs, so a caller that forgets one gets a clear error
+instead of a push with a hole in it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-Language = Literal["en", "fi"]
-LANGUAGES: tuple[Language, ...] = ("en", "fi")
-DEFAULT_LANGUAGE: Language = "en"
+from parkingdone.messages import (
+    CATALOGUE,
+    LANGUAGES,
+    Language,
+    format_money,
+    language_of,
+    text,
+)
 
 Kind = Literal[
     "entry",
@@ -106,116 +112,16 @@ FACTS: dict[str, type[_Facts]] = {
     "payment_extra_charged": MoneyFacts,
 }
 
-# (title, body) templates per kind and language. Placeholders: facility, free, minutes,
-# amount (already formatted for the language), receipt, ticket, charge_in.
+# (title, body) per kind and language, from the catalogue (messages.py). Placeholders:
+# facility, free, minutes, amount (already formatted for the language), receipt, ticket,
+# charge_in.
 TEMPLATES: dict[str, dict[Language, tuple[str, str]]] = {
-    "entry": {
-        "en": ("Welcome to {facility}", "Parking started."),
-        "fi": ("Tervetuloa: {facility}", "Pysäköinti alkoi."),
-    },
-    "free_period_ending": {
-        "en": (
-            "Free parking ends soon",
-            "Your free parking at {facility} ends in {minutes} min. "
-            "After that the stay is charged.",
-        ),
-        "fi": (
-            "Maksuton pysäköinti päättyy pian",
-            "Maksuton pysäköinti kohteessa {facility} päättyy {minutes} min kuluttua. "
-            "Sen jälkeen pysäköinti on maksullista.",
-        ),
-    },
-    "payment_succeeded": {
-        "en": ("Payment received", "{amount} paid for parking at {facility}."),
-        "fi": ("Maksu onnistui", "{amount} maksettu pysäköinnistä kohteessa {facility}."),
-    },
-    "payment_action_required": {
-        "en": (
-            "Confirm your payment",
-            "Your bank asks you to confirm the {amount} payment for parking at {facility}. "
-            "Open the app to confirm.",
-        ),
-        "fi": (
-            "Vahvista maksu",
-            "Pankkisi pyytää vahvistamaan {amount} maksun pysäköinnistä kohteessa {facility}. "
-            "Vahvista maksu sovelluksessa.",
-        ),
-    },
-    "payment_failed": {
-        "en": (
-            "Payment failed",
-            "We could not charge {amount} for parking at {facility}. "
-            "Please update your payment method in the app.",
-        ),
-        "fi": (
-            "Maksu epäonnistui",
-            "Emme voineet veloittaa {amount} pysäköinnistä kohteessa {facility}. "
-            "Päivitä maksutapasi sovelluksessa.",
-        ),
-    },
-    "unpaid_warning": {
-        "en": (
-            "Unpaid parking",
-            "Your parking at {facility} ({amount}) is still unpaid. "
-            "Pay in the app to avoid a parking control fee.",
-        ),
-        "fi": (
-            "Maksamaton pysäköinti",
-            "Pysäköintisi kohteessa {facility} ({amount}) on yhä maksamatta. "
-            "Maksa sovelluksessa välttääksesi tarkastusmaksun.",
-        ),
-    },
-    "support_reply": {
-        "en": ("New reply from support", "Support replied to your request {ticket}."),
-        "fi": ("Uusi vastaus asiakastuelta", "Asiakastuki vastasi pyyntöösi {ticket}."),
-    },
-    "exit_charge_scheduled": {
-        "en": (
-            "Parking ended",
-            "You left {facility}. {amount} will be charged to your card in {charge_in} min.",
-        ),
-        "fi": (
-            "Pysäköinti päättyi",
-            "Poistuit kohteesta {facility}. {amount} veloitetaan kortiltasi "
-            "{charge_in} min kuluttua.",
-        ),
-    },
-    "payment_refunded": {
-        "en": (
-            "Parking fee corrected",
-            "Your parking at {facility} was corrected: {amount} is refunded to your card.",
-        ),
-        "fi": (
-            "Pysäköintimaksu korjattu",
-            "Pysäköintiäsi kohteessa {facility} korjattiin: {amount} palautetaan kortillesi.",
-        ),
-    },
-    "payment_extra_charged": {
-        "en": (
-            "Parking fee corrected",
-            "Your parking at {facility} was corrected: {amount} more was charged to your card.",
-        ),
-        "fi": (
-            "Pysäköintimaksu korjattu",
-            "Pysäköintiäsi kohteessa {facility} korjattiin: kortiltasi veloitettiin "
-            "lisäksi {amount}.",
-        ),
-    },
+    kind: {
+        lang: (CATALOGUE[f"push.{kind}.title"][lang], CATALOGUE[f"push.{kind}.body"][lang])
+        for lang in LANGUAGES
+    }
+    for kind in FACTS
 }
-
-# Sentences added to the entry push depending on the free period.
-ENTRY_FREE = {
-    "en": "The first {free} min are free.",
-    "fi": "Ensimmäiset {free} min ovat maksuttomia.",
-}
-RECEIPT = {"en": "Receipt {receipt}.", "fi": "Kuitti {receipt}."}
-ENTRY_CHARGED = {
-    "en": "The fee is charged automatically when you leave.",
-    "fi": "Maksu veloitetaan automaattisesti, kun poistut.",
-}
-
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "SEK": "kr", "NOK": "kr", "DKK": "kr"}
-_ZERO_DECIMAL = {"JPY", "KRW", "ISK", "CLP", "VND"}
 
 
 @dataclass(frozen=True)
@@ -224,30 +130,6 @@ class Rendered:
     body: str
     # FCM data payload: string values only (FCM's rule).
     data: dict[str, str]
-
-
-def language_of(value: object) -> Language:
-    """The push language for a stored preference ("fi", "fi-FI", None...)."""
-    if isinstance(value, str) and value.strip().lower().startswith("fi"):
-        return "fi"
-    return DEFAULT_LANGUAGE
-
-
-def format_money(amount: int, currency: str, language: Language) -> str:
-    """Minor units as the language writes them: en "€3.00", fi "3,00 €"."""
-    decimals = 0 if currency in _ZERO_DECIMAL else 2
-    sign = "-" if amount < 0 else ""
-    units, minor = divmod(abs(amount), 10**decimals)
-    symbol = _SYMBOLS.get(currency, currency)
-    if language == "fi":
-        number = f"{units:,}".replace(",", "\u00a0")
-        if decimals:
-            number += f",{minor:0{decimals}d}"
-        return f"{sign}{number}\u00a0{symbol}"
-    number = f"{units:,}" + (f".{minor:0{decimals}d}" if decimals else "")
-    if len(symbol) == 1:
-        return f"{sign}{symbol}{number}"
-    return f"{sign}{number} {symbol}"
 
 
 def parse_facts(kind: str, params: dict) -> _Facts:
@@ -281,12 +163,12 @@ def render(kind: str, language: str, params: dict) -> Rendered:
     title = title_template.format(**values)
     body = body_template.format(**values)
     if isinstance(facts, EntryFacts):
-        extra = ENTRY_FREE[lang] if facts.free_minutes else ENTRY_CHARGED[lang]
-        body = f"{body} {extra.format(**values)}"
+        extra = "push.entry.free" if facts.free_minutes else "push.entry.charged"
+        body = f"{body} {text(extra, lang, **values)}"
         if facts.driver_notice.strip():
             body = f"{body} {facts.driver_notice.strip()}"
     if isinstance(facts, PaymentSucceededFacts) and facts.receipt_number:
-        body = f"{body} {RECEIPT[lang].format(**values)}"
+        body = f"{body} {text('push.receipt', lang, **values)}"
     data = {"kind": kind, "language": lang}
     for name in ("session_id", "pass_id", "receipt_id", "payment_id", "ticket_id"):
         value = getattr(facts, name)

@@ -2,11 +2,17 @@
 receipts, passes, refunds, the invoice workflow and the Stripe webhook.
 
 Module map:
+- rules.py            pure: who pays what and how (plan_collection → Collection), ids, statuses
+- ledger.py           the one builder of ledger entries and of the charge request they stand for
+- lookups.py          operators (cached), facilities, the payment part of a driver's profile
 - provider.py         the PSP interface (charge, refund, setup) and the platform fee rule
+- registry.py         which provider this process uses (get_provider, set_provider)
 - stripe_provider.py  Stripe Connect destination charges; emulator recording of Connect params
 - charging.py         closed session → fee → claim → charge → outcome → receipt → push
-- retry.py            Pub/Sub publisher and subscriber for transient provider failures
-- receipts.py         per-operator sequential numbers, VAT
+- publisher.py        the Pub/Sub publisher client for retry messages
+- retry.py            the retry subscriber, the payment sweep, dead-letter replay
+- corrections.py      refunds or extra charges for a charged stay that later events changed
+- receipts.py         per-operator sequential numbers, VAT, lines in the driver's language
 - passes.py           pass products, purchase, activation, revenue per facility
 - refunds.py          full and partial refunds
 - invoices.py         to_invoice → invoiced → paid | cancelled

@@ -26,10 +26,10 @@ instead of charged. Work that keeps failing ends as `dead_letter` (see retry.py)
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from firebase_functions import logger
@@ -37,23 +37,29 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
 from parkingdone import config, firebase, tariffs, tenants
-from parkingdone.payments import notify, receipts
-from parkingdone.payments.models import (
-    PASSES,
-    PAYMENTS,
-    SESSIONS,
-    USERS,
-    DriverPaymentProfile,
-    LedgerEntry,
-    SessionView,
-)
+from parkingdone.payments import notify, publisher, receipts
+from parkingdone.payments.ledger import Subject, charge_request, new_entry
+from parkingdone.payments.lookups import driver_profile, facility, operator
+from parkingdone.payments.models import PASSES, PAYMENTS, SESSIONS, LedgerEntry, SessionView
 from parkingdone.payments.provider import (
     ChargeRequest,
     ChargeResult,
     ProviderRejected,
     ProviderUnavailable,
-    get_provider,
-    platform_fee,
+)
+from parkingdone.payments.registry import get_provider
+from parkingdone.payments.rules import (
+    Collection,
+    PaymentInvariantError,
+    Plan,
+    compute_session_fee,
+    is_close_transition,
+    outcome_applies,
+    plan_collection,
+    retry_delay_seconds,
+    review_reason,
+    session_payment_id,
+    status_for,
 )
 
 # A claim older than this is presumed abandoned (its function instance died mid-charge).
@@ -61,109 +67,26 @@ CLAIM_LOCK = timedelta(seconds=60)
 # After this many tries that reached no answer the payment is dead-lettered: its outcome is
 # unknown, so it is neither failed (payable again) nor retried forever.
 MAX_PROVIDER_TRIES = 8
-# Statuses from which a provider outcome may still move the payment.
-OPEN_STATUSES = frozenset({"pending", "requires_action", "failed", "dead_letter"})
-# Why a stay is held for review instead of charged.
-REVIEW_OVER_MAX_STAY = "over_max_stay"
-REVIEW_ABOVE_THRESHOLD = "above_review_threshold"
 
 
 class RetryLater(Exception):
     """The work could not finish now for a passing reason; the caller should redeliver."""
 
 
-# --- pure rules -----------------------------------------------------------------------------
-
-
-def is_close_transition(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
-    """True only for the write that closes the session; our own later writes are ignored."""
-    if not after or after.get("status") != "closed":
-        return False
-    return (before or {}).get("status") != "closed"
-
-
-def session_payment_id(session_id: str, attempt: int) -> str:
-    return f"s_{session_id}_{attempt}"
-
-
-def idempotency_key(payment_id: str) -> str:
-    return f"parkingdone:charge:{payment_id}"
-
-
-def status_for(result: ChargeResult) -> str:
-    """The payment status a provider outcome leads to."""
-    return {
-        "succeeded": "succeeded",
-        "requires_action": "requires_action",
-        "processing": "pending",
-    }.get(result.status, "failed")
-
-
-def outcome_applies(current: str, new: str) -> bool:
-    """Whether an outcome may replace the recorded status (a success is never undone)."""
-    # Replays of the same status are filtered by the caller (same status and intent).
-    return current in OPEN_STATUSES and new in OPEN_STATUSES | {"succeeded"}
-
-
-def review_reason(facility: tenants.Facility, session: SessionView, fee_total: int) -> str | None:
-    """Why this fee must not be charged automatically, or None when it may be."""
-    if REVIEW_OVER_MAX_STAY in session.flags:
-        return REVIEW_OVER_MAX_STAY
-    if fee_total > facility.review_threshold_minor:
-        return REVIEW_ABOVE_THRESHOLD
-    return None
-
-
-def retry_delay_seconds(tries: int) -> int:
-    """Back-off before the next try after `tries` tries without an answer: 30 s doubling,
-    at most 30 min."""
-    return min(30 * 2 ** max(tries - 1, 0), 1800)
-
-
-def compute_session_fee(facility: tenants.Facility, session: SessionView) -> tariffs.Fee:
-    if session.exit is None:
-        raise tariffs.TariffError("the session has no exit")
-    tariff = tariffs.Tariff(
-        facility_id=facility.id,
-        versions=tuple(tariffs.TariffVersion.model_validate(v) for v in facility.tariffs),
-    )
-    return tariffs.compute_fee(tariff, session.entry.at, session.exit.at)
-
-
-# --- small caches -------------------------------------------------------------------------
-
-_operators: dict[str, tuple[float, tenants.Operator]] = {}
-_operators_lock = threading.Lock()
-OPERATOR_CACHE_SECONDS = 30.0
-
-
-def operator(db: Client, operator_id: str) -> tenants.Operator:
-    now = time.monotonic()
-    with _operators_lock:
-        hit = _operators.get(operator_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    found = tenants.get_operator(db, operator_id)
-    if found is None:
-        raise LookupError(f"operator {operator_id} not found")
-    with _operators_lock:
-        _operators[operator_id] = (now + OPERATOR_CACHE_SECONDS, found)
-    return found
-
-
-def facility(db: Client, operator_id: str, facility_id: str) -> tenants.Facility:
-    found = tenants.find_facility(db, operator_id, facility_id)
-    if found is None:
-        raise LookupError(f"facility {facility_id} of {operator_id} not found")
-    return found
-
-
 # --- step 1: the claim ----------------------------------------------------------------------
+
+
+class Step(StrEnum):
+    """What the flow does after the claim."""
+
+    SKIP = "skip"  # nothing to do now (done, not ours, settling, invoiced, held...)
+    CHARGE = "charge"  # call the provider (or first look up an earlier try's charge)
+    NOTIFY = "notify"  # tell the driver the stay could not be charged
 
 
 @dataclass
 class Decision:
-    action: str  # "skip" | "charge" | "notify"
+    step: Step
     reason: str = ""
     payment_id: str | None = None
     request: ChargeRequest | None = None
@@ -172,6 +95,15 @@ class Decision:
     push_params: dict[str, Any] | None = None
     # True when an earlier try may have charged already: look the charge up first.
     resolve: bool = False
+
+
+# What the session's payment records for each way of collecting, before any provider call.
+_SESSION_STATUS = {
+    Collection.INVOICE: "to_invoice",
+    Collection.INVOICE_NO_PROVIDER: "to_invoice",
+    Collection.NO_PAYMENT_METHOD: "failed",
+    Collection.CHARGE: "pending",
+}
 
 
 def _push_facts(
@@ -187,34 +119,10 @@ def _push_facts(
     }
 
 
-def charge_request(payment_id: str, entry: LedgerEntry) -> ChargeRequest:
-    """What to ask the provider for a ledger entry (a session's or a pass's payment)."""
-    assert entry.customer_id and entry.payment_method_id and entry.provider_account_id
-    subject = (
-        {"sessionId": entry.session_id} if entry.kind == "session" else {"passId": entry.pass_id}
-    )
-    return ChargeRequest(
-        amount=entry.amount,
-        currency=entry.currency,
-        customer_id=entry.customer_id,
-        payment_method_id=entry.payment_method_id,
-        connected_account=entry.provider_account_id,
-        application_fee=entry.platform_fee,
-        idempotency_key=entry.idempotency_key or idempotency_key(payment_id),
-        off_session=entry.off_session,
-        metadata={
-            **subject,
-            "paymentId": payment_id,
-            "operatorId": entry.operator_id,
-            "facilityId": entry.facility_id,
-            "kind": entry.kind,
-        },
-    )
-
-
 def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> Decision:
-    """`as_of`: the instant the settle window, locks and back-off are judged at (the sweep's
-    clock; now by default)."""
+    """Read the stay, decide (rules.plan_collection) and record the decision in one
+    transaction. `as_of`: the instant the settle window, locks and back-off are judged at
+    (the sweep's clock; now by default)."""
     session_ref = db.collection(SESSIONS).document(session_id)
 
     @firestore.transactional
@@ -223,16 +131,14 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
         gate = as_of or now
         snapshot = session_ref.get(transaction=transaction)
         if not snapshot.exists:
-            return Decision("skip", "no_session")
+            return Decision(Step.SKIP, "no_session")
         session = SessionView.model_validate({**snapshot.to_dict(), "id": session_id})
         if session.status != "closed":
-            return Decision("skip", f"status_{session.status}")
-        payment = session.payment
-        if payment is not None:
-            return _reclaim(transaction, session_id, session, payment, now, gate)
+            return Decision(Step.SKIP, f"status_{session.status}")
+        if session.payment is not None:
+            return _reclaim(transaction, session, session.payment, now, gate)
         if session.charge_at is not None and session.charge_at > gate:
-            return Decision("skip", "settling")
-
+            return Decision(Step.SKIP, "settling")
         try:
             fac = facility(db, session.operator_id, session.facility_id)
             op = operator(db, session.operator_id)
@@ -242,7 +148,7 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
                 session_ref,
                 {"payment": dead_letter_fields(str(exc), now, code="tenant_not_found")},
             )
-            return Decision("skip", "dead_letter")
+            return Decision(Step.SKIP, "dead_letter")
         try:
             fee = compute_session_fee(fac, session)
         except (tariffs.TariffError, ValueError) as exc:
@@ -260,128 +166,33 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
                     "updatedAt": now,
                 },
             )
-            return Decision("skip", "unpriceable")
-        fee_doc = fee.model_dump(by_alias=True, mode="json")
-        base_payment: dict[str, Any] = {
-            "amount": fee.total,
-            "currency": fee.currency,
-            "attempt": 1,
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        held_for = review_reason(fac, session, fee.total)
-        if held_for is not None:
-            transaction.update(
-                session_ref,
-                {
-                    "fee": fee_doc,
-                    "payment": {
-                        **base_payment,
-                        "status": "review_required",
-                        "reason": held_for,
-                        "paymentId": None,
-                    },
-                    "updatedAt": now,
-                },
-            )
-            return Decision("skip", "review_required")
-        if fee.total == 0:
-            transaction.update(
-                session_ref,
-                {
-                    "fee": fee_doc,
-                    "payment": {**base_payment, "status": "not_required", "paymentId": None},
-                    "updatedAt": now,
-                },
-            )
-            return Decision("skip", "not_required")
-
-        payment_id = session_payment_id(session_id, 1)
-        fee_share = platform_fee(fee.total, op.platform_fee_bps)
-        entry = LedgerEntry(
-            operator_id=session.operator_id,
-            facility_id=session.facility_id,
-            kind="session",
-            session_id=session_id,
-            uid=session.driver_uid,
-            plate=session.plate,
-            provider="invoice",
-            status="to_invoice",
-            amount=fee.total,
-            currency=fee.currency,
-            platform_fee=fee_share,
-            operator_share=fee.total - fee_share,
-            net_amount=fee.total,
-            created_at=now,
-            updated_at=now,
+            return Decision(Step.SKIP, "unpriceable")
+        plan = plan_collection(
+            facility=fac,
+            session=session,
+            fee_total=fee.total,
+            profile=driver_profile(db, session.driver_uid),
+            provider_account_id=op.stripe_account_id,
         )
-        profile = _driver_profile(db, session.driver_uid)
-        decision: Decision
-        if session.driver_uid is None or profile is None:
-            # No registered driver: the operator invoices the keeper of the vehicle.
-            status, decision = "to_invoice", Decision("skip", "to_invoice")
-        elif not op.stripe_account_id:
-            status, decision = "to_invoice", Decision("skip", "operator_without_provider")
-            entry.error_code = "operator_without_provider"
-        elif not (profile.stripe_customer_id and profile.default_payment_method_id):
-            status = "failed"
-            entry.provider, entry.status, entry.error_code = "none", "failed", "no_payment_method"
-            decision = Decision(
-                "notify",
-                "no_payment_method",
-                payment_id,
-                uid=session.driver_uid,
-                push_kind="payment_failed",
-                push_params={
-                    **_push_facts(session_id, session, fac.name, fee.total, fee.currency),
-                    "reason": "no_payment_method",
-                },
-            )
-        else:
-            status = "pending"
-            entry.provider, entry.status = "stripe", "pending"
-            entry.customer_id = profile.stripe_customer_id
-            entry.payment_method_id = profile.default_payment_method_id
-            entry.provider_account_id = op.stripe_account_id
-            entry.idempotency_key = idempotency_key(payment_id)
-            decision = Decision(
-                "charge",
-                "charge",
-                payment_id,
-                request=charge_request(payment_id, entry),
-                uid=session.driver_uid,
-            )
-        transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
-        session_payment = {
-            **base_payment,
-            "status": status,
-            "paymentId": payment_id,
-            "provider": entry.provider,
-            "platformFee": fee_share,
-            "errorCode": entry.error_code,
-            "lockUntil": now + CLAIM_LOCK if status == "pending" else None,
-        }
-        transaction.update(
-            session_ref, {"fee": fee_doc, "payment": session_payment, "updatedAt": now}
-        )
-        return decision
+        fields, entry = _record_plan(db, transaction, session, op, fee, plan, now)
+        transaction.update(session_ref, {**fields, "updatedAt": now})
+        return _decision_of(session, fac, fee, plan, entry)
 
     def _reclaim(
         transaction: Transaction,
-        session_id: str,
         session: SessionView,
         payment: dict[str, Any],
         now: datetime,
         gate: datetime,
     ) -> Decision:
         if payment.get("status") != "pending":
-            return Decision("skip", f"already_{payment.get('status')}")
+            return Decision(Step.SKIP, f"already_{payment.get('status')}")
         lock_until = payment.get("lockUntil")
         if lock_until is not None and lock_until > gate:
-            return Decision("skip", "in_flight")
+            return Decision(Step.SKIP, "in_flight")
         next_at = payment.get("nextAttemptAt")
         if next_at is not None and next_at > gate and source != "replay":
-            return Decision("skip", "backing_off")
+            return Decision(Step.SKIP, "backing_off")
         payment_id = payment["paymentId"]
         ledger = db.collection(PAYMENTS).document(payment_id).get(transaction=transaction)
         entry = LedgerEntry.model_validate(ledger.to_dict())
@@ -390,7 +201,7 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
         )
         # Taken over: the earlier holder may have charged and lost the answer.
         return Decision(
-            "charge",
+            Step.CHARGE,
             "reclaim",
             payment_id,
             resolve=True,
@@ -399,6 +210,103 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
         )
 
     return run(db.transaction())
+
+
+def _record_plan(
+    db: Client,
+    transaction: Transaction,
+    session: SessionView,
+    op: tenants.Operator,
+    fee: tariffs.Fee,
+    plan: Plan,
+    now: datetime,
+) -> tuple[dict[str, Any], LedgerEntry | None]:
+    """Write the plan: the session's fee and payment fields (returned) and, for a fee
+    that is collected, its ledger entry."""
+    fee_doc = fee.model_dump(by_alias=True, mode="json")
+    payment: dict[str, Any] = {
+        "amount": fee.total,
+        "currency": fee.currency,
+        "attempt": 1,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    if plan.collection is Collection.REVIEW:
+        payment.update(status="review_required", reason=plan.review_reason, paymentId=None)
+        return {"fee": fee_doc, "payment": payment}, None
+    if plan.collection is Collection.NOT_REQUIRED:
+        payment.update(status="not_required", paymentId=None)
+        return {"fee": fee_doc, "payment": payment}, None
+    payment_id = session_payment_id(session.id, 1)
+    no_card = plan.collection is Collection.NO_PAYMENT_METHOD
+    entry = new_entry(
+        payment_id,
+        Subject(
+            "session",
+            session.operator_id,
+            session.facility_id,
+            session_id=session.id,
+            uid=session.driver_uid,
+            plate=session.plate,
+        ),
+        amount=fee.total,
+        currency=fee.currency,
+        fee_bps=op.platform_fee_bps,
+        now=now,
+        card=plan.card,
+        provider="none" if no_card else None,
+        status="failed" if no_card else None,
+        error_code=(
+            plan.collection.value
+            if plan.collection in (Collection.INVOICE_NO_PROVIDER, Collection.NO_PAYMENT_METHOD)
+            else None
+        ),
+    )
+    transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
+    status = _SESSION_STATUS[plan.collection]
+    payment.update(
+        status=status,
+        paymentId=payment_id,
+        provider=entry.provider,
+        platformFee=entry.platform_fee,
+        errorCode=entry.error_code,
+        lockUntil=now + CLAIM_LOCK if status == "pending" else None,
+    )
+    return {"fee": fee_doc, "payment": payment}, entry
+
+
+def _decision_of(
+    session: SessionView,
+    fac: tenants.Facility,
+    fee: tariffs.Fee,
+    plan: Plan,
+    entry: LedgerEntry | None,
+) -> Decision:
+    """What the flow does after the claim for this plan (pure)."""
+    payment_id = session_payment_id(session.id, 1)
+    if plan.collection is Collection.CHARGE:
+        if entry is None:
+            raise PaymentInvariantError(f"charge of {session.id} without a ledger entry")
+        return Decision(
+            Step.CHARGE,
+            "charge",
+            payment_id,
+            request=charge_request(payment_id, entry),
+            uid=session.driver_uid,
+        )
+    if plan.collection is Collection.NO_PAYMENT_METHOD:
+        return Decision(
+            Step.NOTIFY,
+            plan.collection.value,
+            payment_id,
+            uid=session.driver_uid,
+            push_kind="payment_failed",
+            push_params={
+                **_push_facts(session.id, session, fac.name, fee.total, fee.currency),
+                "reason": plan.collection.value,
+            },
+        )
+    return Decision(Step.SKIP, plan.collection.value)
 
 
 def dead_letter_fields(error: str, now: datetime, *, code: str, attempts: int = 1) -> dict:
@@ -412,15 +320,6 @@ def dead_letter_fields(error: str, now: datetime, *, code: str, attempts: int = 
         "lockUntil": None,
         "updatedAt": now,
     }
-
-
-def _driver_profile(db: Client, uid: str | None) -> DriverPaymentProfile | None:
-    if not uid:
-        return None
-    snapshot = db.collection(USERS).document(uid).get()
-    if not snapshot.exists:
-        return None
-    return DriverPaymentProfile.model_validate(snapshot.to_dict())
 
 
 # --- step 3: the outcome ----------------------------------------------------------------
@@ -491,6 +390,7 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
         receipt_number = None
         if new_status == "succeeded" and counter is not None:
             op = operator(db, entry.operator_id)
+            language = receipts.language_for(db, entry.uid, op.language)
             number = receipts.next_number(counter)
             receipt = receipts.build(
                 operator_id=entry.operator_id,
@@ -504,13 +404,15 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
                 vat_rate_bps=op.vat_rate_bps,
                 lines=receipts.lines_from_fee(
                     subject_doc.get("fee") if entry.kind == "session" else None,
-                    subject_doc.get("productName") or "Parking",
+                    subject_doc.get("productName"),
                     entry.amount,
+                    language,
                 ),
                 session_id=entry.session_id,
                 pass_id=entry.pass_id,
                 uid=entry.uid,
                 plate=entry.plate,
+                language=language,
             )
             receipts.write(db, transaction, receipt, payment_id, now)
             receipt_number = receipt.receipt_number
@@ -657,13 +559,13 @@ def process_session(
     db = firebase.db()
     decision = _claim(db, session_id, source, as_of)
     log = {"sessionId": session_id, "paymentId": decision.payment_id, "source": source}
-    if decision.action == "skip":
+    if decision.step is Step.SKIP:
         log_skip = logger.error if decision.reason == "dead_letter" else logger.info
         log_skip("payments.session_skipped", reason=decision.reason, **log)
         if decision.reason in ("in_flight", "backing_off") and source == "retry":
             raise RetryLater(f"not yet: {decision.reason}")
         return decision.reason
-    if decision.action == "notify":
+    if decision.step is Step.NOTIFY:
         logger.info("payments.session_unpaid", reason=decision.reason, **log)
         notify.push(
             decision.uid,
@@ -673,7 +575,8 @@ def process_session(
         )
         return decision.reason
 
-    assert decision.request is not None and decision.payment_id is not None
+    if decision.request is None or decision.payment_id is None:
+        raise PaymentInvariantError(f"a charge of {session_id} without its request")
     started = time.monotonic()
     try:
         result = charge_or_resolve(decision.request, resolve=decision.resolve)
@@ -687,9 +590,7 @@ def process_session(
             return "dead_letter"
         if source == "retry":
             raise RetryLater(str(exc)) from exc
-        from parkingdone.payments import retry
-
-        retry.publish_session_retry(session_id)
+        publisher.publish_session_retry(session_id)
         return "retry_scheduled"
     except ProviderRejected as exc:
         result = ChargeResult("failed", None, None, exc.code, exc.message)
@@ -754,9 +655,7 @@ def _process_now(session_id: str) -> str:
     except Exception as exc:
         # Triggers are never redelivered: hand the session to the retry subscriber.
         logger.error("payments.trigger_failed", sessionId=session_id, error=repr(exc))
-        from parkingdone.payments import retry
-
-        retry.publish_session_retry(session_id)
+        publisher.publish_session_retry(session_id)
         return "retry_scheduled"
 
 

@@ -27,10 +27,12 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import errors, firebase, tariffs
-from parkingdone.payments import charging, notify, refunds
+from parkingdone.payments import charging, lookups, notify, refunds
 from parkingdone.payments.access import SYSTEM
+from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry, SessionView
-from parkingdone.payments.provider import ProviderRejected, ProviderUnavailable, platform_fee
+from parkingdone.payments.provider import ChargeResult, ProviderRejected, ProviderUnavailable
+from parkingdone.payments.rules import card_of, compute_session_fee, status_for
 
 # While the stay's own charge is still under way the correction waits for it.
 WAITING_STATUSES = frozenset({"pending"})
@@ -97,13 +99,13 @@ def correct_session(session_id: str) -> str:
     if doc.get("status") == "open":
         return "waiting_for_exit"  # corrected when it closes again (on_session_closed)
     session = SessionView.model_validate({**doc, "id": session_id})
-    fac = charging.facility(db, session.operator_id, session.facility_id)
+    fac = lookups.facility(db, session.operator_id, session.facility_id)
     fee_doc: dict[str, Any] | None = None
     if doc.get("status") == "superseded":
         correct, currency = 0, str(payment.get("currency") or fac.currency)
     else:
         try:
-            fee = charging.compute_session_fee(fac, session)
+            fee = compute_session_fee(fac, session)
         except (tariffs.TariffError, ValueError) as exc:
             logger.error("payments.correction_unpriceable", sessionId=session_id, error=str(exc))
             return "unpriceable"
@@ -208,38 +210,30 @@ def _charge_extra(
             if entry.updated_at > now - charging.CLAIM_LOCK:
                 raise charging.RetryLater("the additional charge is in flight")
             transaction.update(ledger_ref, {"updatedAt": now})
-            return "resolve", charging.charge_request(payment_id, entry)
-        profile = charging._driver_profile(db, session.driver_uid)
-        op = charging.operator(db, session.operator_id)
-        if not (
-            profile and profile.stripe_customer_id and profile.default_payment_method_id
-        ) or not (op.stripe_account_id):
+            return "resolve", charge_request(payment_id, entry)
+        op = lookups.operator(db, session.operator_id)
+        card = card_of(lookups.driver_profile(db, session.driver_uid), op.stripe_account_id)
+        if card is None:
             return "no_payment_method", None
-        share = platform_fee(amount, op.platform_fee_bps)
-        entry = LedgerEntry(
-            operator_id=session.operator_id,
-            facility_id=session.facility_id,
-            kind="session",
-            session_id=session_id,
-            uid=session.driver_uid,
-            plate=session.plate,
-            attempt=int((doc.get("payment") or {}).get("attempt") or 1),
-            provider="stripe",
-            status="pending",
+        entry = new_entry(
+            payment_id,
+            Subject(
+                "session",
+                session.operator_id,
+                session.facility_id,
+                session_id=session_id,
+                uid=session.driver_uid,
+                plate=session.plate,
+                attempt=int((doc.get("payment") or {}).get("attempt") or 1),
+            ),
             amount=amount,
             currency=currency,
-            platform_fee=share,
-            operator_share=amount - share,
-            net_amount=amount,
-            provider_account_id=op.stripe_account_id,
-            customer_id=profile.stripe_customer_id,
-            payment_method_id=profile.default_payment_method_id,
-            idempotency_key=charging.idempotency_key(payment_id),
-            created_at=now,
-            updated_at=now,
+            fee_bps=op.platform_fee_bps,
+            now=now,
+            card=card,
         )
         transaction.set(ledger_ref, entry.to_doc())
-        return "charge", charging.charge_request(payment_id, entry)
+        return "charge", charge_request(payment_id, entry)
 
     state, request = claim(db.transaction())
     if request is not None:
@@ -249,9 +243,9 @@ def _charge_extra(
             # Outcome unknown: the entry stays pending; the rerun looks the charge up first.
             raise charging.RetryLater(f"additional charge: {exc}") from exc
         except ProviderRejected as exc:
-            result = charging.ChargeResult("failed", None, None, exc.code, exc.message)
+            result = ChargeResult("failed", None, None, exc.code, exc.message)
         charging.record_outcome(db, payment_id, result)
-        state = charging.status_for(result)
+        state = status_for(result)
     return {"kind": "charge", "paymentId": payment_id, "status": state}
 
 

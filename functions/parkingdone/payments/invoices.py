@@ -16,7 +16,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
 from parkingdone import errors
-from parkingdone.payments import charging, receipts
+from parkingdone.payments import lookups, receipts
 from parkingdone.payments.access import Actor
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry
 
@@ -89,7 +89,8 @@ def transition(
             updates["cancelledAt"] = now
             updates["netAmount"] = 0
         if target == "paid" and counter is not None:
-            op = charging.operator(db, entry.operator_id)
+            op = lookups.operator(db, entry.operator_id)
+            language = receipts.language_for(db, entry.uid, op.language)
             receipt = receipts.build(
                 operator_id=entry.operator_id,
                 seller_name=op.name,
@@ -100,9 +101,10 @@ def transition(
                 currency=entry.currency,
                 total=entry.amount,
                 vat_rate_bps=op.vat_rate_bps,
-                lines=receipts.lines_from_fee(doc.get("fee"), "Parking", entry.amount),
+                lines=receipts.lines_from_fee(doc.get("fee"), None, entry.amount, language),
                 session_id=session_id,
                 plate=entry.plate,
+                language=language,
             )
             receipts.write(db, transaction, receipt, payment_id, now)
             updates.update(paidAt=now, receiptId=payment_id, receiptNumber=receipt.receipt_number)

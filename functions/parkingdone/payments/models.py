@@ -151,6 +151,8 @@ class Receipt(_Doc):
     net_amount: int
     lines: list[ReceiptLine]
     seller_name: str
+    # The language the lines are written in: the driver's (the operator's for an invoice).
+    language: str = "en"
 
 
 class PassProduct(_Doc):

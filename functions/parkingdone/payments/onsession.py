@@ -17,14 +17,12 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
 from parkingdone import errors
-from parkingdone.payments import charging
+from parkingdone.payments import charging, lookups, publisher
+from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import PAYMENTS, SESSIONS, USERS, LedgerEntry
-from parkingdone.payments.provider import (
-    ChargeResult,
-    ProviderRejected,
-    ProviderUnavailable,
-    get_provider,
-)
+from parkingdone.payments.provider import ChargeResult, ProviderRejected, ProviderUnavailable
+from parkingdone.payments.registry import get_provider
+from parkingdone.payments.rules import card_of, has_saved_card, session_payment_id, status_for
 
 PAYABLE = frozenset({"requires_action", "failed"})
 
@@ -81,9 +79,7 @@ def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
         # The charge may have gone through: keep the attempt pending and let the retry
         # subscriber (or the driver's next tap) look it up.
         charging.release_after_unknown(db, session_id, payment_id, str(exc))
-        from parkingdone.payments import retry
-
-        retry.publish_session_retry(session_id)
+        publisher.publish_session_retry(session_id)
         return {"sessionId": session_id, "status": "pending", "paymentId": payment_id}
     except ProviderRejected as exc:
         result = ChargeResult("failed", None, None, exc.code, exc.message)
@@ -91,7 +87,7 @@ def pay_session(db: Client, uid: str, session_id: str) -> dict[str, Any]:
     charging.push_outcome(db, change)
     return {
         "sessionId": session_id,
-        "status": charging.status_for(result),
+        "status": status_for(result),
         "paymentId": payment_id,
         "clientSecret": result.client_secret if result.status == "requires_action" else None,
         "errorCode": result.error_code,
@@ -120,38 +116,31 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
         if amount <= 0:
             raise errors.not_now("Nothing to pay", "not_payable")
         attempt = int(payment.get("attempt") or 1) + 1
-        payment_id = charging.session_payment_id(session_id, attempt)
-        profile = charging._driver_profile(db, uid)
-        if profile is None or not (
-            profile.stripe_customer_id and profile.default_payment_method_id
-        ):
+        payment_id = session_payment_id(session_id, attempt)
+        profile = lookups.driver_profile(db, uid)
+        if not has_saved_card(profile):
             raise errors.not_now("Save a card in the app first", "no_payment_method")
-        op = charging.operator(db, doc["operatorId"])
-        if not op.stripe_account_id:
+        op = lookups.operator(db, doc["operatorId"])
+        card = card_of(profile, op.stripe_account_id)
+        if card is None:
             raise errors.not_now("The operator does not take card payments", "not_payable")
-        fee_share = charging.platform_fee(amount, op.platform_fee_bps)
-        entry = LedgerEntry(
-            operator_id=doc["operatorId"],
-            facility_id=doc["facilityId"],
-            kind="session",
-            session_id=session_id,
-            uid=uid,
-            plate=doc.get("plate"),
-            attempt=attempt,
-            provider="stripe",
-            status="pending",
+        entry = new_entry(
+            payment_id,
+            Subject(
+                "session",
+                doc["operatorId"],
+                doc["facilityId"],
+                session_id=session_id,
+                uid=uid,
+                plate=doc.get("plate"),
+                attempt=attempt,
+            ),
             amount=amount,
             currency=str(fee.get("currency") or payment.get("currency")),
-            platform_fee=fee_share,
-            operator_share=amount - fee_share,
-            net_amount=amount,
-            provider_account_id=op.stripe_account_id,
-            customer_id=profile.stripe_customer_id,
-            payment_method_id=profile.default_payment_method_id,
-            idempotency_key=charging.idempotency_key(payment_id),
+            fee_bps=op.platform_fee_bps,
+            now=now,
+            card=card,
             off_session=False,
-            created_at=now,
-            updated_at=now,
         )
         transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
         transaction.update(
@@ -161,14 +150,14 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
                 "payment.paymentId": payment_id,
                 "payment.attempt": attempt,
                 "payment.provider": "stripe",
-                "payment.platformFee": fee_share,
+                "payment.platformFee": entry.platform_fee,
                 "payment.errorCode": None,
                 "payment.lockUntil": now + charging.CLAIM_LOCK,
                 "payment.updatedAt": now,
                 "updatedAt": now,
             },
         )
-        return payment_id, charging.charge_request(payment_id, entry)
+        return payment_id, charge_request(payment_id, entry)
 
     return run(db.transaction())
 
@@ -177,7 +166,7 @@ def create_setup_intent(db: Client, uid: str, email: str | None, request_id: str
     """A SetupIntent for the app's Stripe SDK; creates the driver's customer once."""
     provider = get_provider()
     user_ref = db.collection(USERS).document(uid)
-    profile = charging._driver_profile(db, uid)
+    profile = lookups.driver_profile(db, uid)
     customer_id = profile.stripe_customer_id if profile else None
     try:
         if not customer_id:

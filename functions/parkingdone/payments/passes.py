@@ -10,8 +10,9 @@ aggregation over the ledger.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from firebase_functions import logger
 from google.cloud import firestore
@@ -20,7 +21,8 @@ from google.cloud.firestore_v1 import aggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import errors, plates
-from parkingdone.payments import charging
+from parkingdone.payments import charging, lookups
+from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import (
     PASS_PRODUCTS,
     PASSES,
@@ -34,12 +36,14 @@ from parkingdone.payments.provider import (
     ChargeResult,
     ProviderRejected,
     ProviderUnavailable,
-    get_provider,
-    platform_fee,
 )
+from parkingdone.payments.registry import get_provider
+from parkingdone.payments.rules import card_of, has_saved_card, status_for
 
 PLATE_OWNERS = "plateOwners"
 MAX_START_AHEAD = timedelta(days=60)
+# The most products one facility lists (the app shows them all on one screen).
+MAX_PRODUCTS = 50
 
 
 def pass_id_for(uid: str, request_id: str) -> str:
@@ -50,16 +54,24 @@ def pass_payment_id(pass_id: str) -> str:
     return f"p_{pass_id}"
 
 
-def validity(product: PassProduct, start: datetime) -> tuple[datetime, datetime]:
+def validity(product: PassProduct, start: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """From `start` to the end of the facility's local day `validity_days` calendar days
+    later: a 7-day pass bought on Monday at 14:00 is valid until Monday's midnight next week
+    in the facility's time zone (whatever the daylight-saving changes on the way)."""
     start = start.astimezone(UTC)
-    return start, start + timedelta(days=product.validity_days)
+    last_day = start.astimezone(zone).date() + timedelta(days=product.validity_days)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end.astimezone(UTC)
 
 
-def list_products(db: Client, facility_id: str) -> list[dict[str, Any]]:
+def list_products(db: Client, facility_id: str, limit: int = MAX_PRODUCTS) -> list[dict[str, Any]]:
+    """The facility's products on sale, cheapest first (at most `limit`)."""
     query = (
         db.collection(PASS_PRODUCTS)
         .where(filter=FieldFilter("facilityId", "==", facility_id))
         .where(filter=FieldFilter("active", "==", True))
+        .order_by("price")
+        .limit(limit)
     )
     products = [
         PassProduct.model_validate({**s.to_dict(), "id": s.id}).model_dump(
@@ -70,13 +82,15 @@ def list_products(db: Client, facility_id: str) -> list[dict[str, Any]]:
     return sorted(products, key=lambda p: (p["price"], p["name"]))
 
 
-def list_passes(db: Client, uid: str, limit: int = 50) -> list[dict[str, Any]]:
-    query = (
-        db.collection(PASSES)
-        .where(filter=FieldFilter("uid", "==", uid))
-        .order_by("validUntil", direction=firestore.Query.DESCENDING)
-        .limit(limit)
-    )
+def list_passes(
+    db: Client, uid: str, limit: int = 50, facility_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The driver's passes, latest ending first; with `facility_id` only that facility's,
+    filtered in the query so the limit never hides one of them."""
+    query = db.collection(PASSES).where(filter=FieldFilter("uid", "==", uid))
+    if facility_id is not None:
+        query = query.where(filter=FieldFilter("facilityId", "==", facility_id))
+    query = query.order_by("validUntil", direction=firestore.Query.DESCENDING).limit(limit)
     return [{**_jsonable(s.to_dict()), "id": s.id} for s in query.get()]
 
 
@@ -119,7 +133,7 @@ def buy(
                 # A purchase whose instance died mid-charge or whose answer was lost: look the
                 # charge up, charge again (same key) only if there is none.
                 transaction.update(ledger_ref, {"updatedAt": now})
-                return "resolve", charging.charge_request(payment_id, entry)
+                return "resolve", charge_request(payment_id, entry)
             return entry.status, None
         product_snap = db.collection(PASS_PRODUCTS).document(product_id).get()
         if not product_snap.exists:
@@ -130,37 +144,34 @@ def buy(
         owner = db.collection(PLATE_OWNERS).document(plate).get()
         if not owner.exists or (owner.to_dict() or {}).get("uid") != uid:
             raise errors.forbidden("Add the vehicle to your account first", "not_your_vehicle")
-        profile = charging._driver_profile(db, uid)
-        if profile is None or not (
-            profile.stripe_customer_id and profile.default_payment_method_id
-        ):
+        profile = lookups.driver_profile(db, uid)
+        if not has_saved_card(profile):
             raise errors.not_now("Save a card in the app first", "no_payment_method")
-        op = charging.operator(db, product.operator_id)
-        if not op.stripe_account_id:
+        op = lookups.operator(db, product.operator_id)
+        card = card_of(profile, op.stripe_account_id)
+        if card is None:
             raise errors.not_now("The operator does not take card payments yet", "not_available")
-        valid_from, valid_until = validity(product, start)
-        fee = platform_fee(product.price, op.platform_fee_bps)
-        entry = LedgerEntry(
-            operator_id=product.operator_id,
-            facility_id=product.facility_id,
-            kind="pass",
-            pass_id=pass_id,
-            uid=uid,
-            plate=plate,
-            provider="stripe",
-            status="pending",
+        try:
+            fac = lookups.facility(db, product.operator_id, product.facility_id)
+        except LookupError as exc:
+            raise errors.not_now("This pass is no longer sold", "not_available") from exc
+        valid_from, valid_until = validity(product, start, fac.zone)
+        entry = new_entry(
+            payment_id,
+            Subject(
+                "pass",
+                product.operator_id,
+                product.facility_id,
+                pass_id=pass_id,
+                uid=uid,
+                plate=plate,
+            ),
             amount=product.price,
             currency=product.currency,
-            platform_fee=fee,
-            operator_share=product.price - fee,
-            net_amount=product.price,
-            provider_account_id=op.stripe_account_id,
-            customer_id=profile.stripe_customer_id,
-            payment_method_id=profile.default_payment_method_id,
-            idempotency_key=charging.idempotency_key(payment_id),
+            fee_bps=op.platform_fee_bps,
+            now=now,
+            card=card,
             off_session=False,
-            created_at=now,
-            updated_at=now,
         )
         parking_pass = ParkingPass(
             operator_id=product.operator_id,
@@ -180,13 +191,13 @@ def buy(
         )
         transaction.set(ledger_ref, entry.to_doc())
         transaction.set(pass_ref, parking_pass.to_doc())
-        return "charge", charging.charge_request(payment_id, entry)
+        return "charge", charge_request(payment_id, entry)
 
-    state, charge_request = claim(db.transaction())
+    state, request = claim(db.transaction())
     client_secret = None
-    if charge_request is not None:
+    if request is not None:
         try:
-            result = charging.charge_or_resolve(charge_request, resolve=state == "resolve")
+            result = charging.charge_or_resolve(request, resolve=state == "resolve")
         except ProviderUnavailable as exc:
             logger.warn("payments.pass_provider_unavailable", passId=pass_id, error=str(exc))
             raise errors.unavailable("Payment provider unavailable; try again") from exc
@@ -195,7 +206,7 @@ def buy(
         change = charging.record_outcome(db, payment_id, result)
         charging.push_outcome(db, change)
         client_secret = result.client_secret if result.status == "requires_action" else None
-        state = charging.status_for(result)
+        state = status_for(result)
     elif state == "requires_action":
         entry = LedgerEntry.model_validate(ledger_ref.get().to_dict())
         if entry.provider_payment_id:

@@ -2,7 +2,7 @@
 
 Session and pass code talk only to `PaymentProvider`; Stripe is one implementation
 (`stripe_provider.py`). Another PSP is added by implementing this protocol and returning it
-from `get_provider`, without touching the session code.
+from `registry.get_provider`, without touching the session code.
 
 Outcomes are plain values; a declined card is an outcome, not an exception. Only a failure
 that may pass on its own (network, rate limit, provider 5xx) raises `ProviderUnavailable`,
@@ -121,22 +121,3 @@ def platform_fee(amount: int, fee_bps: int) -> int:
     if amount <= 0 or fee_bps <= 0:
         return 0
     return min(amount, (amount * fee_bps + 5000) // 10000)
-
-
-_provider: PaymentProvider | None = None
-
-
-def get_provider() -> PaymentProvider:
-    """The process's provider; created on first use (no network at import time)."""
-    global _provider
-    if _provider is None:
-        from parkingdone.payments.stripe_provider import StripeProvider
-
-        _provider = StripeProvider.from_config()
-    return _provider
-
-
-def set_provider(provider: PaymentProvider | None) -> None:
-    """Swap the provider (tests of the charging logic with a fake PSP)."""
-    global _provider
-    _provider = provider

@@ -15,6 +15,8 @@ from typing import Any
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
+from parkingdone import messages
+from parkingdone.payments import lookups
 from parkingdone.payments.models import RECEIPT_COUNTERS, RECEIPTS, Receipt, ReceiptLine
 
 
@@ -31,11 +33,15 @@ def receipt_number(operator_id: str, number: int) -> str:
     return f"{operator_id.upper()}-{number:06d}"
 
 
-def lines_from_fee(fee: Mapping[str, Any] | None, fallback: str, total: int) -> list[ReceiptLine]:
-    """Receipt lines from a stored fee breakdown (zero-amount free lines are shown too)."""
+def lines_from_fee(
+    fee: Mapping[str, Any] | None, fallback: str | None, total: int, language: str = "en"
+) -> list[ReceiptLine]:
+    """Receipt lines from a stored fee breakdown (zero-amount free lines are shown too), in
+    `language` (the driver's) where the catalogue has the line's text. `fallback` names the
+    one line of a pass or of a fee without breakdown (None: "Parking" in `language`)."""
     lines = [
         ReceiptLine(
-            description=str(line.get("description", "")),
+            description=_line_text(line, language),
             quantity=line.get("quantity"),
             unit_price=line.get("unitPrice"),
             amount=int(line.get("amount", 0)),
@@ -44,8 +50,16 @@ def lines_from_fee(fee: Mapping[str, Any] | None, fallback: str, total: int) -> 
     ]
     if sum(line.amount for line in lines) != total or not lines:
         # A pass, or a fee without breakdown: one line for the whole amount.
-        lines = [ReceiptLine(description=fallback, quantity=1, unit_price=total, amount=total)]
+        text = fallback or messages.text("receipt.parking", language)
+        lines = [ReceiptLine(description=text, quantity=1, unit_price=total, amount=total)]
     return lines
+
+
+def _line_text(line: Mapping[str, Any], language: str) -> str:
+    key = line.get("textKey")
+    if isinstance(key, str) and key in messages.CATALOGUE:
+        return messages.text(key, language, **(line.get("textValues") or {}))
+    return str(line.get("description", ""))
 
 
 def build(
@@ -64,6 +78,7 @@ def build(
     pass_id: str | None = None,
     uid: str | None = None,
     plate: str | None = None,
+    language: str = "en",
 ) -> Receipt:
     vat = vat_included(total, vat_rate_bps)
     return Receipt(
@@ -84,7 +99,15 @@ def build(
         net_amount=total - vat,
         lines=list(lines),
         seller_name=seller_name,
+        language=messages.language_of(language),
     )
+
+
+def language_for(db: Client, uid: str | None, operator_language: str) -> str:
+    """A receipt is written in its driver's language; without a driver (an invoiced stay),
+    in the operator's."""
+    profile = lookups.driver_profile(db, uid)
+    return profile.language if profile is not None else operator_language
 
 
 def counter_snapshot(db: Client, transaction: Transaction, operator_id: str) -> DocumentSnapshot:

@@ -25,8 +25,9 @@ from parkingdone.payments.provider import (
     ProviderRejected,
     ProviderUnavailable,
     RefundRequest,
-    get_provider,
 )
+from parkingdone.payments.registry import get_provider
+from parkingdone.payments.rules import PaymentInvariantError
 
 STRIPE_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
@@ -146,7 +147,8 @@ def refund(
     entry, record = reserve(db.transaction())
     if record.status == "succeeded":
         return _summary(payment_id, entry, record)
-    assert entry.provider_payment_id is not None
+    if entry.provider_payment_id is None:
+        raise PaymentInvariantError(f"payment {payment_id} has no provider payment to refund")
     try:
         result = get_provider().refund(
             RefundRequest(

@@ -2,65 +2,31 @@
 
 Firestore triggers are never redelivered, so a charge that failed for a passing reason
 (provider timeout, rate limit, 5xx) releases its claim, and the session id is published to
-TOPIC. The subscriber (declared with retry=True) runs the same idempotent flow again and
-raises while the failure lasts, so Pub/Sub redelivers with backoff.
+the `payment-retry` topic. The subscriber (declared with retry=True) runs the same
+idempotent flow again and raises while the failure lasts, so Pub/Sub redelivers with
+backoff.
 
-Publishing uses the Pub/Sub REST API (the emulator's under PUBSUB_EMULATOR_HOST, Google's
-with the function's default credentials in production) to avoid another client library.
+Messages are published by publisher.py (the Pub/Sub publisher client).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from firebase_functions import logger
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import config
-
-TOPIC = "payment-retry"
-
-
-def _publish(message: dict[str, Any]) -> None:
-    body = {"messages": [{"data": base64.b64encode(json.dumps(message).encode()).decode()}]}
-    path = f"v1/projects/{config.project_id()}/topics/{TOPIC}:publish"
-    emulator = os.environ.get("PUBSUB_EMULATOR_HOST") if config.is_emulator() else None
-    if emulator:
-        import requests
-
-        response = requests.post(f"http://{emulator}/{path}", json=body, timeout=10)
-    else:
-        import google.auth
-        from google.auth.transport.requests import AuthorizedSession
-
-        credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/pubsub"])
-        response = AuthorizedSession(credentials).post(
-            f"https://pubsub.googleapis.com/{path}", json=body, timeout=10
-        )
-    response.raise_for_status()
-
-
-def publish_session_retry(session_id: str) -> bool:
-    """Queue a retry of a session's payment; False (and logged) if publishing failed.
-
-    A lost message is not lost work: the session stays "pending" with its claim released,
-    and the scheduled sweep (`sweep_stale`) picks it up.
-    """
-    try:
-        _publish({"kind": "session", "sessionId": session_id})
-        return True
-    except Exception as exc:
-        logger.error("payments.retry_publish_failed", sessionId=session_id, error=repr(exc))
-        return False
+from parkingdone import firebase
+from parkingdone.payments import charging
+from parkingdone.payments.models import PAYMENTS, SESSIONS
 
 
 def handle_message(data: dict[str, Any]) -> str:
     """The subscriber's work; raises `RetryLater` so Pub/Sub redelivers."""
-    from parkingdone.payments import charging
-
     if data.get("kind") != "session" or not isinstance(data.get("sessionId"), str):
         logger.warn("payments.retry_message_ignored", message=data)
         return "ignored"
@@ -90,12 +56,6 @@ def sweep_stale(now: datetime | None = None) -> dict[str, int]:
     is not scoped to one tenant. Dead letters are never retried here, only counted in the
     log (`payments.sweep` deadLetters) until someone replays them (`replay_dead_letter`).
     """
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    from parkingdone import firebase
-    from parkingdone.payments import charging
-    from parkingdone.payments.models import SESSIONS
-
     db = firebase.db()
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(seconds=SWEEP_AFTER)
@@ -142,11 +102,6 @@ def sweep_stale(now: datetime | None = None) -> dict[str, int]:
 
 def count_dead_letters() -> int:
     """Sessions whose payment work was given up and waits for a person (one count query)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    from parkingdone import firebase
-    from parkingdone.payments.models import SESSIONS
-
     query = (
         firebase.db()
         .collection(SESSIONS)
@@ -162,12 +117,6 @@ def replay_dead_letter(session_id: str) -> str:
     the charge is looked up before any new try); one that never got that far (tenant
     missing) is cleared and claimed afresh. Returns what the flow did.
     """
-    from google.cloud import firestore
-
-    from parkingdone import firebase
-    from parkingdone.payments import charging
-    from parkingdone.payments.models import PAYMENTS, SESSIONS
-
     db = firebase.db()
     ref = db.collection(SESSIONS).document(session_id)
 

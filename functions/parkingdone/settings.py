@@ -1,0 +1,53 @@
+"""Legal and business settings: the values set by law or decided by the business, in one
+place, each with why it is what it is.
+
+Deployment settings and secrets (project, region, the emulator) are in config.py. A value
+here is a default: an operator's or facility's own document may set its own where the
+model says so (tenants.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+# --- Money ----------------------------------------------------------------------------------
+
+# The currency of a new operator or facility.
+DEFAULT_CURRENCY = "EUR"
+# Finnish general VAT rate since 1 September 2024: 25.5 %, in basis points. Receipts show the
+# VAT contained in the gross price at the operator's rate.
+VAT_RATE_BPS = 2550
+# The platform's share of each card payment (5 %), taken as the Stripe application fee.
+PLATFORM_FEE_BPS = 500
+# A stay's fee above this (minor units: 100.00 €) is never charged automatically; it waits
+# for a person (the facility may set its own threshold).
+REVIEW_THRESHOLD_MINOR = 10_000
+# Seconds after a stay closes before it is charged, so late camera events can still re-pair
+# it (the facility may set its own window; 0 charges at once).
+CHARGE_SETTLE_SECONDS = 120
+
+# --- Time -----------------------------------------------------------------------------------
+
+# The time zone of a new facility. A facility has one time zone: its tariff versions must
+# name the same one (prices, officers' summaries and pass validity all read it).
+DEFAULT_TIME_ZONE = "Europe/Helsinki"
+
+# --- Stays ----------------------------------------------------------------------------------
+
+# Minutes after the free period (or the end of a pass or payment) before an officer may fine.
+ENFORCEMENT_GRACE_MINUTES = 10
+# The longest stay charged automatically (a week); longer ones are flagged for review.
+MAX_STAY_MINUTES = 7 * 24 * 60
+# A second camera read of the same entry within this window is the same entry.
+ENTRY_DEBOUNCE_SECONDS = 120
+
+# --- Languages ------------------------------------------------------------------------------
+
+# What staff and officers of a new operator read. Drivers read their own language (users/).
+OPERATOR_LANGUAGE = "fi"
+
+# --- Retention (legal) ----------------------------------------------------------------------
+
+# How long an officer's plate check is kept: 24 months rolling, as session data (the
+# product's data retention terms); a TTL policy on `expiresAt` deletes older checks.
+CHECK_LOG_RETENTION = timedelta(days=730)
