@@ -171,6 +171,25 @@ REGISTRY: tuple[Collection, ...] = (
         note="the plate stays while the pass is in force (enforcement reads it)",
     ),
     Collection("receiptCounters", "none", "operational"),
+    # --- the admin dashboard -------------------------------------------------------------
+    Collection(
+        "auditLog",
+        "none",
+        "accounting",
+        personal_fields=("uid", "email"),
+        note="staff actions (who, what, before and after): the operator's staff, not drivers; "
+        "kept with the accounting records they explain",
+    ),
+    Collection("dailyStats", "none", "operational", note="counts and sums per day, no people"),
+    Collection("operatorStats", "none", "operational", note="running totals, no people"),
+    Collection(
+        "signInThrottle",
+        "none",
+        "ttl",
+        tenant_field=None,
+        ttl_field="expireAt",
+        note="failed sign-ins per hashed account or address, for minutes",
+    ),
     Collection("passProducts", "none", "operational"),
     Collection(
         "stripeEvents",
