@@ -275,7 +275,7 @@ def _delete_stripe_customer(db: firestore.Client, uid: str) -> int:
     customer_id = (profile.to_dict() or {}).get("stripeCustomerId") if profile.exists else None
     if not customer_id:
         return 0
-    from parkingdone.payments.provider import get_provider
+    from parkingdone.payments.registry import get_provider
 
     get_provider().delete_customer(customer_id)
     return 1

@@ -253,7 +253,11 @@ def build_plate_status(
                         paid_at=paid_at,
                     )
                 )
-            elif pay_status in AUTOMATIC_STATUSES:
+            elif pay_status in AUTOMATIC_STATUSES or (
+                # Closed a moment ago, its charge not started yet (the settle window): the
+                # driver's saved card still covers the stay, as it did while parked.
+                not pay_status and session.get("driverUid") in drivers_with_saved_card
+            ):
                 coverage.append(
                     Coverage(
                         kind="auto_payment",

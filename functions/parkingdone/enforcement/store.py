@@ -326,11 +326,16 @@ def rebuild(
         if moved:
             track = replace(track, stays=tuple(r for r in track.stays if r.session_id not in moved))
         passes = {p.id: _pass_fields(p.to_dict()) for p in transaction.get(passes_query)}
+        # Drivers of open stays and of stays closed but not charged yet: a saved card covers both.
         drivers = sorted(
             {
                 s.get("driverUid")
                 for s in sessions.values()
-                if s.get("status") == "open" and s.get("driverUid")
+                if s.get("driverUid")
+                and (
+                    s.get("status") == "open"
+                    or (s.get("status") == "closed" and not s.get("payment"))
+                )
             }
         )
         holders = [uid for uid in drivers if has_saved_card(transaction, db, uid)]
