@@ -7,6 +7,8 @@ def test_one_trigger_picks_only_the_handlers_a_change_needs() -> None:
     opened = {
         "status": "open",
         "plate": "A1",
+        "operatorId": "op",
+        "facilityId": "fac",
         "driverUid": None,
         "entry": {"at": 1},
         "pairingSeq": 1,
@@ -29,20 +31,40 @@ def test_one_trigger_picks_only_the_handlers_a_change_needs() -> None:
 
 
 def test_a_plate_correction_refreshes_both_plates_and_resyncs_the_new_one() -> None:
-    before = {"status": "closed", "plate": "ABC123", "payment": None, "pairingSeq": 2}
+    before = {
+        "status": "closed",
+        "plate": "ABC123",
+        "operatorId": "op",
+        "facilityId": "fac",
+        "payment": None,
+        "pairingSeq": 2,
+    }
     after = {**before, "plate": "ABC128"}
     assert dispatch.projection_keys(before, after) == [("ABC128", True), ("ABC123", False)]
 
 
 def test_a_correction_runs_once_when_the_pairing_asks_for_it() -> None:
-    closed = {"status": "closed", "plate": "A1", "exit": {"at": 2}, "pairingSeq": 2}
+    closed = {
+        "status": "closed",
+        "plate": "A1",
+        "operatorId": "op",
+        "facilityId": "fac",
+        "exit": {"at": 2},
+        "pairingSeq": 2,
+    }
     marked = {**closed, "correctionPending": True}
     assert dispatch.handlers(closed, marked) == ["correction"]
     assert dispatch.handlers(marked, {**marked, "updatedAt": 3}) == []
 
 
 def test_a_session_written_outside_the_pairing_resyncs_its_plate() -> None:
-    imported = {"status": "open", "plate": "A1", "entry": {"at": 1}}
+    imported = {
+        "status": "open",
+        "plate": "A1",
+        "operatorId": "op",
+        "facilityId": "fac",
+        "entry": {"at": 1},
+    }
     assert dispatch.handlers(None, imported) == ["projection"]
     assert dispatch.projection_keys(None, imported) == [("A1", True)]
     paired = {**imported, "pairingSeq": 3}
@@ -53,7 +75,14 @@ def test_a_session_written_outside_the_pairing_resyncs_its_plate() -> None:
 
 
 def test_a_stay_created_closed_is_charged_only_when_the_pairing_made_it() -> None:
-    split = {"status": "closed", "plate": "A1", "exit": {"at": 2}, "pairingSeq": 5}
+    split = {
+        "status": "closed",
+        "plate": "A1",
+        "operatorId": "op",
+        "facilityId": "fac",
+        "exit": {"at": 2},
+        "pairingSeq": 5,
+    }
     assert "charge" in dispatch.handlers(None, split)
     imported = {k: v for k, v in split.items() if k != "pairingSeq"}
     assert "charge" not in dispatch.handlers(None, imported)

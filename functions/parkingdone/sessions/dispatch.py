@@ -59,7 +59,7 @@ def written_outside_pairing(before: dict[str, Any] | None, after: dict[str, Any]
 def projection_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> list[tuple[str, bool]]:
     """(plate, resync) whose projection must be refreshed; resync when the plate's track must
     be rebuilt from its sessions (a session moved in, or written outside the pairing)."""
-    if not after.get("plate"):
+    if not all(after.get(k) for k in ("operatorId", "facilityId", "plate")):
         return []
     if written_outside_pairing(before, after):
         return [(after["plate"], True)]
@@ -75,7 +75,8 @@ def handlers(before: dict[str, Any] | None, after: dict[str, Any] | None) -> lis
     """The names of the handlers a change needs, in the order they run (pure)."""
     if not after:
         # A deleted session (retention, a correction tool): its plate's track forgets it.
-        return ["projection"] if before and before.get("plate") else []
+        keys = ("operatorId", "facilityId", "plate")
+        return ["projection"] if before and all(before.get(k) for k in keys) else []
     names = []
     if needs_evidence(after):
         names.append("evidence")
