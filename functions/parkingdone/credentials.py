@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -195,23 +193,13 @@ def rotate(
     return run(transaction)
 
 
-# Per process: when this instance last wrote each credential's lastUsedAt (monotonic), so a
-# burst of requests does not even try. The stored value is the authority across instances.
-_last_written: dict[str, float] = {}
-_last_written_lock = threading.Lock()
-
-
 def record_use(db: Client, credential: Credential, now: datetime) -> bool:
-    """Note that the credential was used, at most once per LAST_USED_INTERVAL; True if
-    written. A failed write never fails the request that used the credential."""
-    interval = LAST_USED_INTERVAL.total_seconds()
+    """Note that the credential was used, when the stored time (read by `authenticate`
+    anyway) is older than LAST_USED_INTERVAL; True if written. So a credential costs one write
+    per interval whatever its traffic (a few if requests race at the interval's end). A failed
+    write never fails the request that used the credential."""
     if credential.last_used_at is not None and now - credential.last_used_at < LAST_USED_INTERVAL:
         return False
-    with _last_written_lock:
-        written = _last_written.get(credential.secret_hash)
-        if written is not None and time.monotonic() - written < interval:
-            return False
-        _last_written[credential.secret_hash] = time.monotonic()
     try:
         db.collection(COLLECTION).document(credential.secret_hash).update({"lastUsedAt": now})
     except Exception as exc:
