@@ -16,30 +16,7 @@ from tests.integration import access_support as a
 from tests.integration import admin_support as support
 from tests.integration import ingest_support as ingest
 
-FORM = {
-    "name": "Acme Parking Oy",
-    "slug": "acme",
-    "currency": "EUR",
-    "time_zone": "Europe/Helsinki",
-    "platform_fee_percent": "4.5",
-    "vat_percent": "25.5",
-    "language": "en",
-    "display_name": "Acme Parking",
-    "accent_color": "#aa3300",
-    "logo_url": "https://cdn.example/acme.svg",
-    "stripe_account_id": "acct_1AcmeTest",
-    "facility_id": "acme-p1",
-    "facility_name": "Acme P1",
-    "capacity": "120",
-    "free_minutes": "10",
-    "period_minutes": "30",
-    "period_price": "1,50",
-    "daily_cap": "18",
-    "exit_grace_minutes": "15",
-    "admin_email": "boss@acme.test",
-    "admin_name": "Acme Boss",
-    "webhook_label": "Acme cameras",
-}
+FORM = a.ONBOARDING_FORM
 
 
 def onboard(c, **changes):
