@@ -229,6 +229,8 @@ def onboard(db: Client, caller: Caller, request: OnboardOperator) -> dict[str, A
     if caller.role != "super_admin":
         raise errors.forbidden("Only super admins onboard operators", "not_super_admin")
     the_plan = plan(request, datetime.now(UTC))
+    # Checked first, so an address that cannot be the admin leaves no operator behind.
+    roles.check_invitable(request.admin_email, request.the_operator_id)
     resumed, secret, token_hash = _write(db, request, the_plan, caller.uid)
     invitation = roles.invite(
         db,

@@ -124,6 +124,9 @@ def test_onboarding_refuses_conflicts_and_bad_input_leaving_nothing(demo, db):
     assert exists.status_code == 409
     facility = onboard(c, facility_id=demo_data.FACILITY_ID)
     assert facility.status_code == 409
+    for taken_admin in (demo_data.OPERATOR_ADMIN.email, demo_data.DRIVER.email):
+        refused = onboard(c, admin_email=taken_admin)
+        assert refused.status_code == 409, taken_admin
     for bad in (
         {"period_price": "-1"},
         {"time_zone": "Mars/Olympus"},

@@ -107,6 +107,7 @@ def test_users_are_scoped_to_their_operator(demo, db):
     assert demo_data.OTHER_ADMIN.email in listing
     assert support.STAFF.email not in listing
     assert a.post(other, f"/admin/users/{support.STAFF.uid}/remove").status_code == 404
+    assert a.post(other, "/admin/users/..bad../remove").status_code == 404
     assert (
         a.post(other, f"/admin/users/{support.STAFF.uid}/role", role="operator_admin").status_code
         == 404

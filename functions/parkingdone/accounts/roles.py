@@ -174,6 +174,29 @@ def _find_or_create(request: InviteStaff) -> tuple[auth.UserRecord, bool]:
     return user, True
 
 
+def _refuse_taken(user: auth.UserRecord, operator_id: str) -> None:
+    claims = user.custom_claims or {}
+    if claims.get("role") == "driver":
+        raise errors.conflict(
+            "That e-mail belongs to a driver's account; invite a work address", "driver_account"
+        )
+    if claims.get("role") == "super_admin":
+        raise errors.forbidden("Super admin roles are not managed here", "super_admin_target")
+    if claims.get("role") in OPERATOR_ROLES and claims.get("operatorId") != operator_id:
+        raise errors.conflict("That user is staff of another operator", "other_operator_staff")
+
+
+def check_invitable(email: str, operator_id: str) -> None:
+    """Refuse (ApiError) an address that cannot become this operator's staff, before anything
+    is written: a driver's account, a super admin, another operator's staff."""
+    try:
+        _refuse_taken(auth.get_user_by_email(email.lower(), app=firebase.app()), operator_id)
+    except auth.UserNotFoundError:
+        return
+    except ValueError as exc:
+        raise errors.bad_request(f"Invalid e-mail: {exc}", "invalid_user") from exc
+
+
 def invite(db: firestore.Client, caller: Caller, request: InviteStaff) -> dict[str, Any]:
     """Give `request.email` a staff role, creating the user if needed; returns the role
     change and a link where the person sets their password (shown to the inviter once)."""
@@ -187,14 +210,9 @@ def invite(db: firestore.Client, caller: Caller, request: InviteStaff) -> dict[s
     # Checked before a user is created, so a refused invitation leaves no account behind.
     if not db.collection(OPERATORS).document(operator_id).get().exists:
         raise errors.not_found(f"Unknown operator {operator_id!r}", "unknown_operator")
+    check_invitable(request.email, operator_id)
     user, created = _find_or_create(request)
-    claims = user.custom_claims or {}
-    if claims.get("role") == "driver":
-        raise errors.conflict(
-            "That e-mail belongs to a driver's account; invite a work address", "driver_account"
-        )
-    if claims.get("role") in OPERATOR_ROLES and claims.get("operatorId") != operator_id:
-        raise errors.conflict("That user is staff of another operator", "other_operator_staff")
+    _refuse_taken(user, operator_id)
     result = set_role(
         db, caller, SetStaffRole(uid=user.uid, role=request.role, operator_id=operator_id)
     )

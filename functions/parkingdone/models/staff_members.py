@@ -13,6 +13,7 @@ from typing import Any
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from parkingdone import ids
 from parkingdone.models.base import Document
 
 COLLECTION = "staffMembers"
@@ -29,6 +30,8 @@ class StaffMember(Document):
 
 
 def get(db: Client, uid: str) -> StaffMember | None:
+    if not ids.is_valid(uid):  # a uid from a URL: never a malformed document path
+        return None
     return StaffMember.from_snapshot(db.collection(COLLECTION).document(uid).get())
 
 
