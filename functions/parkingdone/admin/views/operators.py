@@ -38,6 +38,8 @@ class Headline:
 def headlines(all_operators: list[OperatorDoc], now: datetime) -> dict[str, Headline]:
     """Each operator's today and now from `dailyStats` and `operatorStats`: two documents per
     operator, read together in one batch, whatever the operator's history."""
+    if not all_operators:
+        return {}
     store = db()
     refs = []
     for op in all_operators:
