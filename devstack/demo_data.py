@@ -25,6 +25,8 @@ from stripe import StripeClient
 
 from parkingdone import credentials, tariffs, tenants
 from parkingdone.firebase import app
+from parkingdone.firebase import db as firestore_client
+from parkingdone.models import staff_members
 from parkingdone.notifications.sender import token_id
 from parkingdone.payments.models import PassProduct
 
@@ -214,6 +216,19 @@ def _ensure_user(user: User) -> None:
             app=app(),
         )
     auth.set_custom_user_claims(user.uid, user.claims, app=app())
+    if user.claims.get("operatorId"):
+        # The dashboard's users page lists an operator's people from this directory.
+        staff_members.put(
+            firestore_client(),
+            user.uid,
+            {
+                "operatorId": user.claims["operatorId"],
+                "email": user.email,
+                "displayName": user.display_name,
+                "role": user.claims["role"],
+                "updatedAt": datetime.now(UTC),
+            },
+        )
 
 
 def _stripe() -> StripeClient:

@@ -240,6 +240,14 @@ REGISTRY: tuple[Collection, ...] = (
         personal_fields=("targetUid", "byUid"),
         note="audit trail of staff (not drivers) roles",
     ),
+    Collection(
+        "staffMembers",
+        "none",
+        "operational",
+        personal_fields=("email", "displayName", "invitedBy"),
+        note="directory of an operator's dashboard users (staff, not drivers); removed with "
+        "the role",
+    ),
     Collection("retentionPolicies", "none", "operational", tenant_field="__id__"),
     Collection("retentionState", "none", "operational", tenant_field=None),
     Collection(

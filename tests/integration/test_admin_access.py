@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from devstack import demo_data
+from tests.integration import access_support as access
 from tests.integration import admin_support as support
 
 PAGES = (
@@ -239,3 +240,75 @@ def test_another_operators_session_answers_404(demo):
     assert other.get(f"/admin/sessions/{ours.session_id}").status_code == 404
     listing = other.get("/admin/sessions").get_data(as_text=True)
     assert "OTH-901" in listing and "OUR-901" not in listing
+
+
+# --- operator configuration: users, API credentials, the super admin's operators ----------
+
+CONFIG_PAGES = {
+    # page -> role -> status at /admin/… (super admins reach operator pages through a portal)
+    "/users": {"admin": 200, "other_admin": 200, "super": 303},
+    "/credentials": {"admin": 200, "other_admin": 200, "super": 303},
+    "/operators": {"admin": 403, "other_admin": 403, "super": 200},
+    "/operators/new": {"admin": 403, "other_admin": 403, "super": 200},
+}
+CONFIG_DEFAULT = {"signed_out": 303, "driver": 403, "staff": 403}
+
+
+@pytest.mark.parametrize("role", support.ROLES)
+def test_configuration_pages_answer_each_role_as_they_should(demo, role):
+    c = support.sign_in(role)
+    for page, expected in CONFIG_PAGES.items():
+        status = {**CONFIG_DEFAULT, **expected}[role]
+        response = c.get(f"/admin{page}")
+        assert response.status_code == status, (role, page, response.status_code)
+        if role == "signed_out":
+            assert "/admin/login" in response.headers["Location"]
+    if role == "super":
+        for page in ("/users", "/credentials"):
+            assert c.get(f"/admin/o/demo{page}").status_code == 200
+            assert c.get(f"/admin/o/other{page}").status_code == 200
+
+
+def _config_actions() -> list[tuple[str, dict, dict]]:
+    """(path, form, role -> status) for every configuration action, aimed at the demo
+    operator's people and credentials; another operator's admin gets 404 for those."""
+    from parkingdone import credentials
+
+    webhook = credentials.hash_secret(demo_data.WEBHOOK_TOKEN)
+    enforcement = credentials.hash_secret(demo_data.ENFORCEMENT_KEY)
+    staff = support.STAFF.uid
+    own = {"admin": 200, "super": 200, "other_admin": 200}
+    target = {"admin": 303, "super": 303, "other_admin": 404}
+    return [
+        ("/users/invite", {"email": "matrix@demo-operator.test", "role": "operator_staff"}, own),
+        (f"/users/{staff}/role", {"role": "operator_staff"}, target),
+        ("/credentials", {"kind": "webhook", "label": "Matrix"}, own),
+        (
+            f"/credentials/{webhook}/rotate",
+            {"overlap_hours": "1"},
+            {**target, "admin": 200, "super": 200},
+        ),
+        (f"/credentials/{enforcement}/revoke", {}, target),
+        (f"/users/{staff}/remove", {}, target),
+        (
+            "/operators/new",
+            access.ONBOARDING_FORM,
+            {"admin": 403, "other_admin": 403, "super": 200},
+        ),
+        ("/operators/demo-operator/preview", {}, {"admin": 403, "other_admin": 403, "super": 303}),
+    ]
+
+
+@pytest.mark.parametrize("role", support.ROLES)
+def test_configuration_actions_answer_each_role_as_they_should(demo, role):
+    support.ensure_staff()
+    c = support.sign_in(role)
+    token = support.csrf(c) if role != "signed_out" else ""
+    for path, form, expected in _config_actions():
+        # Without a session there is no CSRF token: refused before anything else.
+        status = {"signed_out": 403, "driver": 403, "staff": 403, **expected}[role]
+        portal = (
+            "/admin/o/demo" if role == "super" and not path.startswith("/operators") else "/admin"
+        )
+        response = c.post(f"{portal}{path}", data={**form, "csrf_token": token})
+        assert response.status_code == status, (role, path, response.status_code)

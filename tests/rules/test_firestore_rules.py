@@ -82,6 +82,7 @@ WORLD: dict[str, dict[str, Any]] = {
     "pushes/s-alice__entry": {"uid": "alice", "kind": "entry"},
     "roleChanges/rc1": {"operatorId": "op-a", "targetUid": "staff-a"},
     "roleChanges/rc2": {"operatorId": "op-b", "targetUid": "staff-b"},
+    "staffMembers/staff-a": {"operatorId": "op-a", "role": "operator_staff"},
 }
 
 
@@ -166,6 +167,10 @@ READS = [
     (STAFF_A, "roleChanges/rc1", DENY),
     (ADMIN_A, "roleChanges/rc1", ALLOW),
     (ADMIN_A, "roleChanges/rc2", DENY),
+    (STAFF_A, "staffMembers/staff-a", DENY),
+    (ADMIN_A, "staffMembers/staff-a", ALLOW),
+    (ADMIN_B, "staffMembers/staff-a", DENY),
+    (ALICE, "staffMembers/staff-a", DENY),
     (ADMIN_B, "sessions/s-opb", ALLOW),
     (ADMIN_B, "sessions/s-alice", DENY),
     (ROLE_NO_OPERATOR, "sessions/s-alice", DENY),
@@ -280,6 +285,7 @@ WRITES = [
     (SUPER, "set", "payments/p-new", {"operatorId": "op-a", "uid": "alice"}, DENY),
     (SUPER, "update", "operators/op-a", {"platformFeeBps": 0}, DENY),
     (SUPER, "delete", "sessions/s-alice", None, DENY),
+    (ADMIN_A, "set", "staffMembers/new", {"operatorId": "op-a", "role": "operator_admin"}, DENY),
 ]
 
 

@@ -93,7 +93,7 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         operator = resolve_operator(principal, g.portal)
         if operator is None:
             if principal.is_super:
-                return redirect(url_for("signin.operators"), code=303)
+                return redirect(url_for("operators.index"), code=303)
             abort(404)
         g.operator = operator
         return view(*args, **kwargs)
@@ -118,3 +118,18 @@ def scoped(document: Any) -> Any:
     if document is None or getattr(document, "operator_id", None) != g.operator.id:
         abort(404)
     return document
+
+
+def super_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Signed-in super admins only (the platform's pages, outside any operator)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        principal: auth.Principal | None = g.principal
+        if principal is None:
+            return _signed_out()
+        if not principal.is_super:
+            raise Refused("Only super admins may do this.")
+        return view(*args, **kwargs)
+
+    return wrapper

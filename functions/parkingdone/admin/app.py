@@ -8,8 +8,9 @@ from firebase_functions import logger
 from flask import Flask, Request, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from parkingdone.admin import access, auth, formatting, portal
+from parkingdone.admin import access, auth, formatting, portal, preview
 from parkingdone.errors import ApiError
+from parkingdone.firebase import db
 
 MAX_FORM_BYTES = 64 * 1024
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
@@ -60,6 +61,17 @@ def build_app() -> Flask:
         g.cookie = request.cookies.get(auth.COOKIE_NAME, "")
         g.principal = auth.verify_session_cookie(g.cookie)
         g.operator = None
+        g.preview = None
+        preview_id = request.environ.get(portal.PREVIEW_KEY)
+        if preview_id:
+            previewed = preview.load(db(), preview_id, g.principal)
+            if previewed is None:
+                return _error(404, "not_found", "No such preview")
+            g.preview, g.portal = preview_id, previewed
+            g.principal = preview.as_admin(g.principal, previewed)
+            # Read-only, for every route the app has or will have: refused before any view.
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                return _error(403, "preview_read_only", "This is a read-only preview")
         if request.method in STATE_CHANGING:
             if request.endpoint in CSRF_EXEMPT:
                 if not _same_origin():
@@ -95,6 +107,7 @@ def build_app() -> Flask:
             "operator": g.get("operator"),
             "brand": brand,
             "csrf_token": auth.csrf_token(g.cookie) if g.get("cookie") else "",
+            "preview": g.get("preview"),
         }
 
     @app.errorhandler(access.Refused)
@@ -122,6 +135,11 @@ def build_app() -> Flask:
     from parkingdone.admin.views import audit, operations, sessions, signin
 
     for blueprint in (signin.blueprint, operations.blueprint, sessions.blueprint, audit.blueprint):
+        app.register_blueprint(blueprint)
+
+    from parkingdone.admin.views import credentials, operators, users
+
+    for blueprint in (users.blueprint, credentials.blueprint, operators.blueprint):
         app.register_blueprint(blueprint)
     return app
 

@@ -3,6 +3,9 @@
 
 A WSGI wrapper moves the portal prefix into SCRIPT_NAME, so every route is written once
 (`/sessions`) and `url_for` keeps the user inside the portal they came through.
+
+A super admin's client preview has its own prefix, `/admin/preview/{previewId}/…`
+(admin/preview.py): every page of the operator as its admin sees it, read-only.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 PORTAL_DOMAINS = ("parkingdone.com", "parkingdone.test")
 SLUG_KEY = "parkingdone.portal_slug"
+PREVIEW_KEY = "parkingdone.preview_id"
+_PREVIEW_PATH = re.compile(r"^/admin/preview/([A-Za-z0-9]{1,64})(/.*)?$")
 _PATH_PORTAL = re.compile(r"^/admin/o/([a-z0-9][a-z0-9-]{0,62})(/.*)?$")
 _HOST_PORTAL = re.compile(
     r"^([a-z0-9][a-z0-9-]{0,62})\.(?:"
@@ -33,6 +38,9 @@ def slug_from_host(host: str) -> str | None:
 
 def split_path(path: str) -> tuple[str, str, str | None] | None:
     """(prefix, rest, slug) for an /admin path; None for anything else."""
+    match = _PREVIEW_PATH.match(path)
+    if match:
+        return f"/admin/preview/{match.group(1)}", match.group(2) or "/", None
     match = _PATH_PORTAL.match(path)
     if match:
         return f"/admin/o/{match.group(1)}", match.group(2) or "/", match.group(1)
@@ -50,6 +58,9 @@ def wrap(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[byt
             environ["SCRIPT_NAME"] = prefix
             environ["PATH_INFO"] = rest
             environ[SLUG_KEY] = slug or slug_from_host(host.split(",")[0])
+            if prefix.startswith("/admin/preview/"):
+                environ[SLUG_KEY] = None
+                environ[PREVIEW_KEY] = prefix.rsplit("/", 1)[1]
         return wsgi_app(environ, start_response)
 
     return portal_app

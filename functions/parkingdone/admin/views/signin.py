@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and the super admin's choice of operator."""
+"""Sign-in and sign-out (the super admin's list of operators is views/operators.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask import Blueprint, Response, g, jsonify, redirect, render_template, re
 
 from parkingdone.admin import access, auth, throttle
 from parkingdone.firebase import db
-from parkingdone.models import operators
 
 blueprint = Blueprint("signin", __name__)
 
@@ -111,13 +110,3 @@ def logout() -> Any:
     response = redirect(url_for("signin.login"), code=303)
     response.delete_cookie(auth.COOKIE_NAME, path="/")
     return response
-
-
-@blueprint.get("/operators", endpoint="operators")
-def operators_page() -> Any:
-    """Super admins: every operator, each with its portal."""
-    if g.principal is None:
-        return redirect(url_for("signin.login"), code=303)
-    if not g.principal.is_super:
-        raise access.Refused("Only super admins see every operator.")
-    return render_template("operators.html", operators=operators.all_operators(db()))
