@@ -376,3 +376,12 @@ def resolveDispute(req: https_fn.CallableRequest) -> dict:
     from parkingdone import dispute_callables
 
     return dispute_callables.resolve_dispute(req)
+
+
+@firestore_fn.on_document_written(document="users/{uid}")
+def customerSearchFields(event: firestore_fn.Event) -> None:
+    """Keeps a driver's folded name and e-mail for the dashboard's customer lookup."""
+    from parkingdone.admin import customers
+
+    after = event.data.after.to_dict() if event.data.after is not None else None
+    customers.on_user_written(event.params["uid"], after)

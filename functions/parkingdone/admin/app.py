@@ -123,6 +123,10 @@ def build_app() -> Flask:
 
     for blueprint in (signin.blueprint, operations.blueprint, sessions.blueprint, audit.blueprint):
         app.register_blueprint(blueprint)
+    from parkingdone.admin.views import customers, disputes
+
+    for blueprint in (customers.blueprint, disputes.blueprint):
+        app.register_blueprint(blueprint)
     return app
 
 
