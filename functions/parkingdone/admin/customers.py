@@ -135,7 +135,8 @@ def search(db: Client, operator_id: str, text: str) -> list[Found]:
     except plates.InvalidPlate:
         plate = ""
     if plate and "@" not in text:
-        matches.update({uid: f"plate {p}" for uid, p in _uids_by_plate(db, operator_id, plate)})
+        by_plate = _uids_by_plate(db, operator_id, plate)
+        matches.update({uid: f"plate {found}" for uid, found in by_plate.items()})
     folded = fold(text)
     if folded:
         field_name, label = ("searchEmail", "e-mail") if "@" in text else ("searchName", "name")
