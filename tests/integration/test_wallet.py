@@ -5,7 +5,7 @@ exits of one driver charged at the same moment (real concurrency on the emulator
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.integration.payments_helpers import (
     EXIT,
@@ -196,3 +196,35 @@ def test_a_staff_credit_needs_a_reason_and_applies_once(db, demo):
     else:
         raise AssertionError("a credit without a reason was accepted")
     assert _wallet(db, demo)["balance"] == 500
+
+
+def test_a_correction_gives_back_what_the_wallet_paid_too(db, demo):
+    """A stay paid 2.00 from the wallet and 4.00 by card turns out free: the card gets its
+    4.00 back and the wallet its 2.00 (not an extra charge, not only the card's part)."""
+    from parkingdone.payments import corrections
+
+    _credit(db, demo, 200)
+    closed_session(db, demo, "wallet-fix")
+    payment = wait_status(db, "wallet-fix", "succeeded")["payment"]
+    assert payment["walletAmount"] == 200
+    stored = db.collection("sessions").document("wallet-fix").get().get("entry")["at"]
+    entry_at = datetime.fromtimestamp(stored.timestamp(), UTC)
+    db.collection("sessions").document("wallet-fix").update(
+        {
+            "exit": {"at": entry_at + timedelta(minutes=10), "eventId": "fix-out"},
+            "correctionPending": True,
+            "updatedAt": datetime.now(UTC),
+        }
+    )
+    corrections.correct_session("wallet-fix")
+
+    def settled():
+        doc = db.collection("sessions").document("wallet-fix").get().to_dict()
+        return None if doc.get("correctionPending") else doc
+
+    doc = wait_for(settled, timeout=30, what="the correction")
+    assert doc["payment"]["walletRefundedAmount"] == 200
+    ledger = db.collection("payments").document(payment["paymentId"]).get().to_dict()
+    assert ledger["refundedAmount"] == 400
+    assert _wallet(db, demo)["balance"] == 200
+    assert len(payment_intents(demo.stripe_customer_id)) == 1
