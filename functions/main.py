@@ -341,3 +341,47 @@ def pushRetry(req: https_fn.CallableRequest) -> None:
     from parkingdone.notifications import sender
 
     sender.retry(str((req.data or {}).get("key", "")))
+
+
+# --- driver support: wallet and disputes ------------------------------------------------------
+
+
+@callable_api.on_call(secrets=_PAY_SECRETS)
+def topUpWallet(req: https_fn.CallableRequest) -> dict:
+    """Driver app: add money to the wallet at an operator with the saved card."""
+    from parkingdone.payments import callables
+
+    return callables.top_up_wallet(req)
+
+
+@callable_api.on_call()
+def walletSummary(req: https_fn.CallableRequest) -> dict:
+    """Driver app: the wallet's balance at an operator and its latest movements."""
+    from parkingdone.payments import callables
+
+    return callables.wallet_summary(req)
+
+
+@callable_api.on_call()
+def openDispute(req: https_fn.CallableRequest) -> dict:
+    """Driver app: dispute a stay's charge (reason and statement)."""
+    from parkingdone import dispute_callables
+
+    return dispute_callables.open_dispute(req)
+
+
+@callable_api.on_call(secrets=_PAY_SECRETS)
+def resolveDispute(req: https_fn.CallableRequest) -> dict:
+    """Operator admin: reject a dispute with a reason, or accept it with a refund."""
+    from parkingdone import dispute_callables
+
+    return dispute_callables.resolve_dispute(req)
+
+
+@firestore_fn.on_document_written(document="users/{uid}")
+def customerSearchFields(event: firestore_fn.Event) -> None:
+    """Keeps a driver's folded name and e-mail for the dashboard's customer lookup."""
+    from parkingdone.admin import customers
+
+    after = event.data.after.to_dict() if event.data.after is not None else None
+    customers.on_user_written(event.params["uid"], after)

@@ -104,8 +104,35 @@ CATALOGUE: dict[str, dict[Language, str]] = {
         "fi": "Pysäköintiäsi kohteessa {facility} korjattiin: kortiltasi veloitettiin "
         "lisäksi {amount}.",
     },
+    "push.wallet_paid.title": {"en": "Paid from your wallet", "fi": "Maksettu lompakosta"},
+    "push.wallet_paid.body": {
+        "en": "{amount} for parking at {facility} was paid from your wallet.",
+        "fi": "{amount} pysäköinnistä kohteessa {facility} maksettiin lompakostasi.",
+    },
+    "push.wallet_topped_up.title": {"en": "Wallet topped up", "fi": "Lompakko ladattu"},
+    "push.wallet_topped_up.body": {
+        "en": "{amount} was added to your {facility} wallet.",
+        "fi": "{amount} lisättiin {facility}-lompakkoosi.",
+    },
+    "push.wallet_credited.title": {"en": "Credit to your wallet", "fi": "Hyvitys lompakkoosi"},
+    "push.wallet_credited.body": {
+        "en": "{facility} added {amount} to your wallet.",
+        "fi": "{facility} lisäsi lompakkoosi {amount}.",
+    },
+    "push.dispute_accepted.title": {"en": "Dispute accepted", "fi": "Oikaisupyyntö hyväksytty"},
+    "push.dispute_accepted.body": {
+        "en": "Your dispute about parking at {facility} was accepted: {amount} is refunded.",
+        "fi": "Oikaisupyyntösi pysäköinnistä kohteessa {facility} hyväksyttiin: {amount} "
+        "palautetaan.",
+    },
+    "push.dispute_rejected.title": {"en": "Dispute rejected", "fi": "Oikaisupyyntö hylätty"},
+    "push.dispute_rejected.body": {
+        "en": "Your dispute about parking at {facility} was rejected: {reason}",
+        "fi": "Oikaisupyyntösi pysäköinnistä kohteessa {facility} hylättiin: {reason}",
+    },
     # --- receipt and fee lines --------------------------------------------------------------
     "receipt.parking": {"en": "Parking", "fi": "Pysäköinti"},
+    "receipt.wallet_topup": {"en": "Wallet top-up", "fi": "Lompakon lataus"},
     "receipt.free": {"en": "First {minutes} min free", "fi": "Ensimmäiset {minutes} min maksutta"},
     "receipt.first_period": {"en": "First {minutes} min", "fi": "Ensimmäiset {minutes} min"},
     "receipt.daily_maximum": {"en": "Daily maximum {day}", "fi": "Vuorokausihinta {day}"},

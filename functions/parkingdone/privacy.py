@@ -57,7 +57,14 @@ REGISTRY: tuple[Collection, ...] = (
         "delete",
         "account",
         driver_fields=("__id__",),
-        personal_fields=("email", "displayName", "stripeCustomerId", "defaultPaymentMethodId"),
+        personal_fields=(
+            "email",
+            "displayName",
+            "stripeCustomerId",
+            "defaultPaymentMethodId",
+            "searchName",
+            "searchEmail",
+        ),
         tenant_field=None,
         subcollections=("vehicles", "pushTokens"),
         note="the driver's profile; kept until the driver deletes the account",
@@ -171,6 +178,22 @@ REGISTRY: tuple[Collection, ...] = (
         note="the plate stays while the pass is in force (enforcement reads it)",
     ),
     Collection("receiptCounters", "none", "operational"),
+    Collection(
+        "wallets",
+        "anonymise",
+        "accounting",
+        driver_fields=("uid",),
+        note="a driver's prepaid balance at an operator: the operator owes it, so the balance "
+        "is kept for its books and loses the driver on deletion",
+    ),
+    Collection(
+        "walletMovements",
+        "anonymise",
+        "accounting",
+        driver_fields=("uid",),
+        personal_fields=("reason",),
+        note="every change of a wallet (top-up, stay, refund, staff credit): bookkeeping",
+    ),
     # --- the admin dashboard -------------------------------------------------------------
     Collection(
         "auditLog",
@@ -207,7 +230,7 @@ REGISTRY: tuple[Collection, ...] = (
         max_age=("at", timedelta(days=7)),
         note="written only under the emulators",
     ),
-    # --- support and disputes (their functions come later; the rules are here) -----------
+    # --- support and disputes --------------------------------------------------------------
     Collection(
         "tickets",
         "delete",
@@ -225,9 +248,9 @@ REGISTRY: tuple[Collection, ...] = (
         "anonymise",
         "sessions",
         driver_fields=("uid",),
-        personal_fields=("plate", "statement"),
-        note="a contested stay (sessionId); an open dispute holds its stay and the driver's "
-        "deletion",
+        personal_fields=("plate", "statement", "evidence"),
+        note="a contested stay (sessionId) with its timeline as evidence; an open dispute "
+        "holds its stay, its invoicing and the driver's deletion",
     ),
     # --- operators and staff ---------------------------------------------------------------
     Collection("operators", "none", "operational", tenant_field="__id__"),

@@ -25,6 +25,14 @@ REVIEW_THRESHOLD_MINOR = 10_000
 # Seconds after a stay closes before it is charged, so late camera events can still re-pair
 # it (the facility may set its own window; 0 charges at once).
 CHARGE_SETTLE_SECONDS = 120
+# A wallet top-up from the app: at least 5.00 and at most 200.00 at a time (card fees make
+# smaller top-ups poor value; larger ones are prepayment the operator must carry), and a
+# wallet holds at most 500.00 (minor units).
+WALLET_TOPUP_MIN_MINOR = 500
+WALLET_TOPUP_MAX_MINOR = 20_000
+WALLET_MAX_BALANCE_MINOR = 50_000
+# The most staff may credit to a wallet in one goodwill credit (100.00).
+WALLET_CREDIT_MAX_MINOR = 10_000
 
 # --- Time -----------------------------------------------------------------------------------
 

@@ -18,6 +18,10 @@ PAGES = (
     "/fragments/activity",
     "/fragments/invoices",
     "/fragments/trend",
+    "/customers",
+    "/customers?q=ABC-123",
+    "/disputes",
+    "/disputes?status=all",
 )
 # role -> status of every page above at /admin/… (super admins choose an operator first).
 EXPECTED = {
@@ -312,3 +316,46 @@ def test_configuration_actions_answer_each_role_as_they_should(demo, role):
         )
         response = c.post(f"{portal}{path}", data={**form, "csrf_token": token})
         assert response.status_code == status, (role, path, response.status_code)
+
+
+# Customer care actions: role -> status of (credit a wallet, decide a dispute, open a dispute
+# from a stay's page). Staff may open a dispute; crediting and deciding are the admins'.
+CARE_ACTIONS = {
+    "staff": (403, 403, 303),
+    "admin": (303, 303, 303),
+    "other_admin": (404, 404, 404),
+}
+
+
+@pytest.mark.parametrize("role", sorted(CARE_ACTIONS))
+def test_customer_care_actions_by_role(demo, role):
+    from parkingdone.payments import wallet
+
+    db = demo_db()
+    ours = support.stay(db, f"CARE-{len(role)}{role[0].upper()}")
+    wallet.credit(db, "demo-operator", demo.driver_uid, 100, "Seed", "seed-credit", "x")
+    c = support.sign_in(role)
+    token = support.csrf(c)
+    credit = c.post(
+        f"/admin/customers/{demo.driver_uid}/wallet/credit",
+        data={"amount": "1.00", "reason": "Goodwill", "csrf_token": token},
+    )
+    opened = c.post(
+        f"/admin/sessions/{ours.session_id}/dispute",
+        data={"reason": "other", "statement": "Call", "csrf_token": token},
+    )
+    decided = c.post(
+        f"/admin/disputes/d_{ours.session_id}/resolve",
+        data={"decision": "rejected", "reason": "No", "csrf_token": token},
+    )
+    got = (credit.status_code, decided.status_code, opened.status_code)
+    assert got == CARE_ACTIONS[role], (role, got)
+    if role == "other_admin":
+        assert c.get(f"/admin/disputes/d_{ours.session_id}").status_code == 404
+        assert c.get(f"/admin/customers/{demo.driver_uid}").status_code == 404
+
+
+def test_customer_care_pages_refuse_drivers_and_the_signed_out(demo):
+    for path in ("/admin/customers/x", "/admin/disputes/d_x"):
+        assert support.sign_in("driver").get(path).status_code == 403
+        assert support.client().get(path).status_code == 303

@@ -27,6 +27,20 @@ FACTS = {
     },
     "payment_refunded": {"facilityName": "Kamppi P1", "amount": 300, "currency": "EUR"},
     "payment_extra_charged": {"facilityName": "Kamppi P1", "amount": 600, "currency": "EUR"},
+    "wallet_paid": {"facilityName": "Kamppi P1", "amount": 600, "currency": "EUR"},
+    "wallet_topped_up": {"facilityName": "Demo Parking Oy", "amount": 2000, "currency": "EUR"},
+    "wallet_credited": {"facilityName": "Demo Parking Oy", "amount": 500, "currency": "EUR"},
+    "dispute_accepted": {
+        "facilityName": "Kamppi P1",
+        "amount": 300,
+        "currency": "EUR",
+        "disputeId": "d_s1",
+    },
+    "dispute_rejected": {
+        "facilityName": "Kamppi P1",
+        "reason": "The camera photo shows the car inside.",
+        "disputeId": "d_s1",
+    },
 }
 
 

@@ -137,9 +137,15 @@ def build_app() -> Flask:
     for blueprint in (signin.blueprint, operations.blueprint, sessions.blueprint, audit.blueprint):
         app.register_blueprint(blueprint)
 
-    from parkingdone.admin.views import credentials, operators, users
+    from parkingdone.admin.views import credentials, customers, disputes, operators, users
 
-    for blueprint in (users.blueprint, credentials.blueprint, operators.blueprint):
+    for blueprint in (
+        users.blueprint,
+        credentials.blueprint,
+        operators.blueprint,
+        customers.blueprint,
+        disputes.blueprint,
+    ):
         app.register_blueprint(blueprint)
     return app
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from google.cloud.firestore import Client
 
 from parkingdone import tariffs
-from parkingdone.models import enforcement_checks, events, payments, pushes
+from parkingdone.models import disputes, enforcement_checks, events, payments, pushes
+from parkingdone.models.disputes import DisputeDoc
 from parkingdone.models.enforcement_checks import CheckDoc
 from parkingdone.models.events import EventDoc
 from parkingdone.models.facilities import FacilityDoc
@@ -39,6 +40,7 @@ class Evidence:
     pushes: list[PushDoc]
     checks: list[CheckDoc]
     payments: list[PaymentDoc]
+    dispute: DisputeDoc | None = None
 
 
 def free_until(facility: FacilityDoc, entry_at: datetime) -> datetime | None:
@@ -64,6 +66,7 @@ def load(db: Client, session: SessionDoc, now: datetime | None = None) -> Eviden
             db, session.facility_id, session.plate, start, end
         ),
         payments=payments.of_session(db, session.id),
+        dispute=disputes.of_session(db, session.id),
     )
 
 
@@ -197,6 +200,46 @@ def build(session: SessionDoc, facility: FacilityDoc, evidence: Evidence) -> lis
                         f"staff {refund.requested_by or ''}".strip(),
                     )
                 )
+    wallet_paid = session.payment.wallet_amount if session.payment else None
+    if wallet_paid and session.payment:
+        at = session.payment.paid_at or (session.exit.at if session.exit else None)
+        if at is not None:
+            items.append(
+                Item(
+                    at,
+                    "payment",
+                    "Paid from wallet",
+                    _money(wallet_paid, session.payment.currency or "EUR"),
+                    "driver's wallet",
+                )
+            )
+    dispute = evidence.dispute
+    if dispute is not None:
+        items.append(
+            Item(
+                dispute.opened_at,
+                "dispute",
+                "Dispute opened",
+                f"{dispute.reason.replace('_', ' ')}: {dispute.statement}".strip(": "),
+                "driver" if dispute.opened_by_role == "driver" else f"staff {dispute.opened_by}",
+            )
+        )
+        if dispute.resolution is not None:
+            res = dispute.resolution
+            refund = (
+                f", {_money(res.refund_amount, dispute.currency)} refunded"
+                if res.refund_amount
+                else ""
+            )
+            items.append(
+                Item(
+                    res.at,
+                    "dispute",
+                    f"Dispute {res.decision}",
+                    f"{res.reason}{refund}",
+                    f"staff {res.by}",
+                )
+            )
     for correction in session.corrections:
         items.append(
             Item(

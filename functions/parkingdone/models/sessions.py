@@ -35,6 +35,10 @@ class PaymentSummary(Document):
     refunded_amount: int | None = None
     refund_status: str | None = None
     invoice_reference: str | None = None
+    # What the driver's wallet paid of the fee (the card was charged the rest), and what of
+    # it went back to the wallet.
+    wallet_amount: int | None = None
+    wallet_refunded_amount: int | None = None
 
 
 class EvidenceItem(Document):

@@ -34,6 +34,11 @@ Kind = Literal[
     "exit_charge_scheduled",
     "payment_refunded",
     "payment_extra_charged",
+    "wallet_paid",
+    "wallet_topped_up",
+    "wallet_credited",
+    "dispute_accepted",
+    "dispute_rejected",
 ]
 
 # The notificationPrefs switch that silences a kind. None: always sent, because the driver
@@ -50,6 +55,12 @@ PREF_OF_KIND: dict[str, str | None] = {
     # Money moved after the fact: always told.
     "payment_refunded": None,
     "payment_extra_charged": None,
+    "wallet_paid": "payments",
+    "wallet_topped_up": "payments",
+    # Money moved by someone else, or a decision on the driver's own request: always told.
+    "wallet_credited": None,
+    "dispute_accepted": None,
+    "dispute_rejected": None,
 }
 
 
@@ -66,6 +77,7 @@ class _Facts(BaseModel):
     receipt_id: str | None = None
     payment_id: str | None = None
     ticket_id: str | None = None
+    dispute_id: str | None = None
 
 
 class EntryFacts(_Facts):
@@ -95,6 +107,11 @@ class ExitChargeFacts(MoneyFacts):
     charge_in_minutes: int = Field(ge=0)
 
 
+class DisputeRejectedFacts(_Facts):
+    facility_name: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
 class SupportReplyFacts(_Facts):
     ticket_number: str = Field(min_length=1)
 
@@ -110,6 +127,11 @@ FACTS: dict[str, type[_Facts]] = {
     "exit_charge_scheduled": ExitChargeFacts,
     "payment_refunded": MoneyFacts,
     "payment_extra_charged": MoneyFacts,
+    "wallet_paid": MoneyFacts,
+    "wallet_topped_up": MoneyFacts,
+    "wallet_credited": MoneyFacts,
+    "dispute_accepted": MoneyFacts,
+    "dispute_rejected": DisputeRejectedFacts,
 }
 
 # (title, body) per kind and language, from the catalogue (messages.py). Placeholders:
@@ -155,6 +177,7 @@ def render(kind: str, language: str, params: dict) -> Rendered:
         "ticket": getattr(facts, "ticket_number", ""),
         "free": getattr(facts, "free_minutes", 0),
         "charge_in": getattr(facts, "charge_in_minutes", ""),
+        "reason": getattr(facts, "reason", ""),
         "amount": "",
     }
     if isinstance(facts, MoneyFacts):
@@ -170,7 +193,7 @@ def render(kind: str, language: str, params: dict) -> Rendered:
     if isinstance(facts, PaymentSucceededFacts) and facts.receipt_number:
         body = f"{body} {text('push.receipt', lang, **values)}"
     data = {"kind": kind, "language": lang}
-    for name in ("session_id", "pass_id", "receipt_id", "payment_id", "ticket_id"):
+    for name in ("session_id", "pass_id", "receipt_id", "payment_id", "ticket_id", "dispute_id"):
         value = getattr(facts, name)
         if value:
             data[to_camel(name)] = value

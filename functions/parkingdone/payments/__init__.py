@@ -14,7 +14,8 @@ Module map:
 - corrections.py      refunds or extra charges for a charged stay that later events changed
 - receipts.py         per-operator sequential numbers, VAT, lines in the driver's language
 - passes.py           pass products, purchase, activation, revenue per facility
-- refunds.py          full and partial refunds
+- refunds.py          full and partial refunds, to the card or the driver's wallet
+- wallet.py           the driver's prepaid balance per operator: top-up, stay, refund, credit
 - invoices.py         to_invoice → invoiced → paid | cancelled
 - webhook.py          POST /api/stripe/webhook
 - callables.py        callable functions for the driver app and operator admins

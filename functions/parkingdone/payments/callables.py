@@ -15,7 +15,7 @@ from pydantic import Field
 from parkingdone import errors, firebase
 from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
-from parkingdone.payments import invoices, onsession, passes, refunds
+from parkingdone.payments import invoices, onsession, passes, refunds, wallet
 from parkingdone.payments.access import Actor
 from parkingdone.timestamps import IsoTimestamp
 
@@ -39,11 +39,22 @@ class BuyPassInput(Input):
     starts_at: IsoTimestamp | None = None
 
 
+class TopUpInput(Input):
+    operator_id: DocumentId
+    amount: int = Field(gt=0)
+    request_id: str = Field(min_length=8, max_length=100)
+
+
+class WalletInput(Input):
+    operator_id: DocumentId
+
+
 class RefundInput(Input):
     payment_id: DocumentId
     request_id: str = Field(min_length=8, max_length=100)
     amount: int | None = Field(default=None, gt=0)
     reason: str | None = Field(default=None, max_length=200)
+    to_wallet: bool = False
 
 
 class InvoiceInput(Input):
@@ -109,7 +120,13 @@ def refund_payment(caller: Caller, data: Any) -> dict[str, Any]:
     actor = _admin(caller)
     request = parse(RefundInput, data)
     return refunds.refund(
-        firebase.db(), actor, request.payment_id, request.request_id, request.amount, request.reason
+        firebase.db(),
+        actor,
+        request.payment_id,
+        request.request_id,
+        request.amount,
+        request.reason,
+        to_wallet=request.to_wallet,
     )
 
 
@@ -133,3 +150,17 @@ def pass_revenue(caller: Caller, data: Any) -> dict[str, Any]:
     until = request.until or datetime.now(UTC)
     since = request.since or until - timedelta(days=30)
     return passes.revenue(firebase.db(), operator_id, request.facility_id, since, until)
+
+
+@handler
+def top_up_wallet(caller: Caller, data: Any) -> dict[str, Any]:
+    request = parse(TopUpInput, data)
+    return wallet.top_up(
+        firebase.db(), caller.uid, request.operator_id, request.amount, request.request_id
+    )
+
+
+@handler
+def wallet_summary(caller: Caller, data: Any) -> dict[str, Any]:
+    request = parse(WalletInput, data)
+    return wallet.summary(firebase.db(), request.operator_id, caller.uid)

@@ -36,8 +36,8 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
-from parkingdone import config, firebase, tariffs, tenants
-from parkingdone.payments import notify, publisher, receipts
+from parkingdone import config, firebase, messages, tariffs, tenants
+from parkingdone.payments import notify, publisher, receipts, wallet
 from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.lookups import driver_profile, facility, operator
 from parkingdone.payments.models import PASSES, PAYMENTS, SESSIONS, LedgerEntry, SessionView
@@ -95,6 +95,7 @@ class Decision:
     push_params: dict[str, Any] | None = None
     # True when an earlier try may have charged already: look the charge up first.
     resolve: bool = False
+    push_key: str | None = None
 
 
 # What the session's payment records for each way of collecting, before any provider call.
@@ -167,13 +168,19 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
                 },
             )
             return Decision(Step.SKIP, "unpriceable")
+        purse = wallet.read_for_stay(
+            db, transaction, session.operator_id, session.driver_uid, session_id
+        )
         plan = plan_collection(
             facility=fac,
             session=session,
             fee_total=fee.total,
             profile=driver_profile(db, session.driver_uid),
             provider_account_id=op.stripe_account_id,
+            wallet_balance=purse.balance if purse and purse.currency in (None, fee.currency) else 0,
         )
+        if plan.from_wallet and purse is not None:
+            wallet.pay_stay(transaction, purse, plan.from_wallet, fee.currency, session_id, now)
         fields, entry = _record_plan(db, transaction, session, op, fee, plan, now)
         transaction.update(session_ref, {**fields, "updatedAt": now})
         return _decision_of(session, fac, fee, plan, entry)
@@ -237,6 +244,11 @@ def _record_plan(
     if plan.collection is Collection.NOT_REQUIRED:
         payment.update(status="not_required", paymentId=None)
         return {"fee": fee_doc, "payment": payment}, None
+    if plan.from_wallet:
+        payment["walletAmount"] = plan.from_wallet
+    if plan.collection is Collection.WALLET:
+        payment.update(status="succeeded", provider="wallet", paymentId=None, paidAt=now)
+        return {"fee": fee_doc, "payment": payment}, None
     payment_id = session_payment_id(session.id, 1)
     no_card = plan.collection is Collection.NO_PAYMENT_METHOD
     entry = new_entry(
@@ -249,7 +261,7 @@ def _record_plan(
             uid=session.driver_uid,
             plate=session.plate,
         ),
-        amount=fee.total,
+        amount=fee.total - plan.from_wallet,
         currency=fee.currency,
         fee_bps=op.platform_fee_bps,
         now=now,
@@ -305,6 +317,15 @@ def _decision_of(
                 **_push_facts(session.id, session, fac.name, fee.total, fee.currency),
                 "reason": plan.collection.value,
             },
+        )
+    if plan.collection is Collection.WALLET:
+        return Decision(
+            Step.NOTIFY,
+            plan.collection.value,
+            uid=session.driver_uid,
+            push_kind="wallet_paid",
+            push_params=_push_facts(session.id, session, fac.name, fee.total, fee.currency),
+            push_key=f"{session.id}:wallet",
         )
     return Decision(Step.SKIP, plan.collection.value)
 
@@ -369,11 +390,12 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
             return None
         if entry.status == new_status and entry.provider_payment_id == result.provider_payment_id:
             return None
-        subject_ref = (
-            db.collection(SESSIONS).document(entry.session_id)
-            if entry.kind == "session"
-            else db.collection(PASSES).document(entry.pass_id or "")
-        )
+        if entry.kind == wallet.TOPUP_KIND:
+            subject_ref = wallet.wallet_ref_of(db, entry)
+        elif entry.kind == "session":
+            subject_ref = db.collection(SESSIONS).document(entry.session_id)
+        else:
+            subject_ref = db.collection(PASSES).document(entry.pass_id or "")
         subject = subject_ref.get(transaction=transaction)
         subject_doc = subject.to_dict() or {}
         counter = None
@@ -404,7 +426,9 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
                 vat_rate_bps=op.vat_rate_bps,
                 lines=receipts.lines_from_fee(
                     subject_doc.get("fee") if entry.kind == "session" else None,
-                    subject_doc.get("productName"),
+                    messages.text("receipt.wallet_topup", language)
+                    if entry.kind == wallet.TOPUP_KIND
+                    else subject_doc.get("productName"),
                     entry.amount,
                     language,
                 ),
@@ -419,7 +443,10 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
             updates.update(paidAt=now, receiptId=payment_id, receiptNumber=receipt_number)
         transaction.update(ledger_ref, updates)
 
-        if subject.exists:
+        if entry.kind == wallet.TOPUP_KIND:
+            if new_status == "succeeded":
+                wallet.credit_topup(db, transaction, subject, entry, payment_id, now)
+        elif subject.exists:
             if entry.kind == "session":
                 current = subject_doc.get("payment") or {}
                 if current.get("paymentId") == payment_id:
@@ -465,9 +492,12 @@ def push_outcome(db: Client, change: OutcomeChange | None) -> None:
     if change is None or change.status not in PUSH_KINDS:
         return
     try:
-        name = facility(db, change.operator_id, change.facility_id).name
+        if change.kind == wallet.TOPUP_KIND:
+            name = operator(db, change.operator_id).name
+        else:
+            name = facility(db, change.operator_id, change.facility_id).name
     except LookupError:
-        name = change.facility_id
+        name = change.facility_id or change.operator_id
     params: dict[str, Any] = {
         "facilityId": change.facility_id,
         "facilityName": name,
@@ -484,6 +514,8 @@ def push_outcome(db: Client, change: OutcomeChange | None) -> None:
         params["receiptNumber"] = change.receipt_number
         params["receiptId"] = change.payment_id
     kind = PUSH_KINDS[change.status]
+    if change.kind == wallet.TOPUP_KIND and change.status == "succeeded":
+        kind = "wallet_topped_up"
     notify.push(change.uid, kind, params, key=f"{change.payment_id}:{change.status}")
 
 
@@ -571,7 +603,7 @@ def process_session(
             decision.uid,
             decision.push_kind or "payment_failed",
             decision.push_params or {},
-            key=f"{decision.payment_id}:failed",
+            key=decision.push_key or f"{decision.payment_id}:failed",
         )
         return decision.reason
 

@@ -114,11 +114,24 @@ def correct_session(session_id: str) -> str:
 
     cid = correction_id(session_id, doc)
     entries = _entries(db, session_id)
-    before = collected(entries, session_id, cid)
+    # What the driver's wallet paid at exit counts as collected too (rules.plan_collection).
+    from_wallet = int(payment.get("walletAmount") or 0) - int(
+        payment.get("walletRefundedAmount") or 0
+    )
+    before = collected(entries, session_id, cid) + from_wallet
     difference = correct - before
     outcome: dict[str, Any] = {"kind": "none"}
     if difference < 0:
         outcome = _refund(db, entries, -difference, cid)
+        back_to_wallet = min(int(outcome.get("unrefunded") or 0), from_wallet)
+        if back_to_wallet > 0:
+            refunds.refund_wallet_part(
+                db, SYSTEM, session_id, refund_request_id(cid), back_to_wallet, "correction"
+            )
+            outcome["walletRefunded"] = back_to_wallet
+            left = outcome.pop("unrefunded") - back_to_wallet
+            if left:
+                outcome["unrefunded"] = left
     elif difference > 0 and before > 0:
         outcome = _charge_extra(db, session_id, session, doc, difference, currency, cid)
     elif difference > 0:

@@ -3,7 +3,8 @@ to_invoice → invoiced → paid | cancelled, driven by operator admins from the
 
 The session's `payment.status` and its ledger entry move together in one transaction;
 "paid" issues the receipt with the operator's next number. Repeating a transition that
-already happened is a no-op, so a double click or a retried call is harmless.
+already happened is a no-op, so a double click or a retried call is harmless. A stay with
+an open dispute is not sent to invoicing until the dispute is decided.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
 from parkingdone import errors
+from parkingdone.models import disputes
 from parkingdone.payments import lookups, receipts
 from parkingdone.payments.access import Actor
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry
@@ -44,6 +46,16 @@ def next_status(current: str | None, action: str) -> str | None:
     return target
 
 
+def _disputed(db: Client, transaction: Transaction, session_id: str) -> bool:
+    """Whether the stay has an open dispute (read in the invoice transaction)."""
+    snapshot = (
+        db.collection(disputes.COLLECTION)
+        .document(disputes.dispute_id(session_id))
+        .get(transaction=transaction)
+    )
+    return snapshot.exists and snapshot.get("status") == disputes.OPEN
+
+
 def transition(
     db: Client,
     actor: Actor,
@@ -65,6 +77,10 @@ def transition(
         payment = doc.get("payment") or {}
         payment_id = payment.get("paymentId")
         target = next_status(payment.get("status"), action)
+        if target == "invoiced" and _disputed(db, transaction, session_id):
+            raise errors.not_now(
+                "The stay is disputed: decide the dispute before invoicing", "disputed"
+            )
         if target is None:
             return {"sessionId": session_id, "status": payment.get("status"), "changed": False}
         ledger_ref = db.collection(PAYMENTS).document(payment_id)

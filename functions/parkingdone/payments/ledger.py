@@ -75,9 +75,10 @@ def charge_request(payment_id: str, entry: LedgerEntry) -> ChargeRequest:
     """What to ask the provider for a ledger entry (a session's or a pass's payment)."""
     if not (entry.customer_id and entry.payment_method_id and entry.provider_account_id):
         raise PaymentInvariantError(f"payment {payment_id} has no card to charge")
-    subject = (
-        {"sessionId": entry.session_id} if entry.kind == "session" else {"passId": entry.pass_id}
-    )
+    subject = {
+        "session": {"sessionId": entry.session_id},
+        "pass": {"passId": entry.pass_id},
+    }.get(entry.kind, {"uid": entry.uid})
     return ChargeRequest(
         amount=entry.amount,
         currency=entry.currency,

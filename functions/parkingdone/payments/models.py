@@ -34,7 +34,7 @@ PaymentStatus = Literal[
     "review_required",
     "dead_letter",
 ]
-PaymentKind = Literal["session", "pass"]
+PaymentKind = Literal["session", "pass", "wallet_topup"]
 
 
 class _Doc(BaseModel):
@@ -86,6 +86,8 @@ class RefundRecord(_Doc):
     platform_fee_refunded: int = 0
     reason: str | None = None
     requested_by: str | None = None
+    # Where the money goes back: the card it came from, or the driver's wallet.
+    destination: Literal["card", "wallet"] = "card"
     created_at: AwareDatetime
     updated_at: AwareDatetime | None = None
 

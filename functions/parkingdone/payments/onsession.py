@@ -112,7 +112,10 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
         if payment.get("status") not in PAYABLE:
             raise errors.conflict("A payment for this session is already under way", "in_progress")
         fee = doc.get("fee") or {}
-        amount = int(fee.get("total") or payment.get("amount") or 0)
+        # What the wallet already paid at exit is not charged again.
+        amount = int(fee.get("total") or payment.get("amount") or 0) - int(
+            payment.get("walletAmount") or 0
+        )
         if amount <= 0:
             raise errors.not_now("Nothing to pay", "not_payable")
         attempt = int(payment.get("attempt") or 1) + 1

@@ -5,6 +5,10 @@ admins cannot refund more than was paid), ask the provider with an idempotency k
 from the refund id, record the result on the ledger and the session or pass. A refund id is
 derived from the caller's request id, so a retried request refunds once. Refunds made in
 Stripe's dashboard arrive as `charge.refunded` and are merged by provider refund id.
+
+A refund may go to the driver's wallet at the operator instead of the card
+(`to_wallet=True`): the same reservation, no provider call, and the wallet is credited in
+the transaction that records the refund (movement `refund_{refundId}`, applied once).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import errors
+from parkingdone.payments import wallet
 from parkingdone.payments.access import Actor
 from parkingdone.payments.models import PASSES, PAYMENTS, SESSIONS, LedgerEntry, RefundRecord
 from parkingdone.payments.provider import (
@@ -105,6 +110,7 @@ def refund(
     request_id: str,
     amount: int | None = None,
     reason: str | None = None,
+    to_wallet: bool = False,
 ) -> dict[str, Any]:
     ledger_ref = db.collection(PAYMENTS).document(payment_id)
     refund_id = refund_id_for(payment_id, request_id)
@@ -121,8 +127,10 @@ def refund(
         if existing is not None and existing.status != "failed":
             return entry, existing  # the same request again: report, do not refund twice
         paid_by_card = entry.provider == "stripe" and entry.provider_payment_id
-        if entry.status != "succeeded" or not paid_by_card:
+        if entry.status != "succeeded" or not paid_by_card or entry.kind == wallet.TOPUP_KIND:
             raise errors.not_now(f"Payment is {entry.status}; nothing to refund", "not_refundable")
+        if to_wallet and not entry.uid:
+            raise errors.not_now("The payment has no driver to credit", "no_wallet")
         available = refundable(entry, exclude=refund_id)
         wanted = available if amount is None else amount
         if wanted <= 0 or wanted > available:
@@ -135,6 +143,7 @@ def refund(
             status="pending",
             reason=reason,
             requested_by=actor.uid,
+            destination="wallet" if to_wallet else "card",
             platform_fee_refunded=fee_share(entry, wanted),
             created_at=now,
             updated_at=now,
@@ -149,25 +158,25 @@ def refund(
         return _summary(payment_id, entry, record)
     if entry.provider_payment_id is None:
         raise PaymentInvariantError(f"payment {payment_id} has no provider payment to refund")
-    try:
-        result = get_provider().refund(
-            RefundRequest(
-                provider_payment_id=entry.provider_payment_id,
-                amount=record.amount,
-                idempotency_key=f"parkingdone:refund:{refund_id}",
-                reason=reason if reason in STRIPE_REASONS else None,
-                metadata={"paymentId": payment_id, "refundId": refund_id},
-            )
-        )
-        status, provider_refund_id, error = result.status, result.provider_refund_id, None
-    except (ProviderUnavailable, ProviderRejected) as exc:
-        # Marked failed so the same request may be retried (same idempotency key).
-        status, provider_refund_id, error = "failed", None, str(exc)
+    if record.destination == "wallet":
+        # The money stays with the operator and the driver's wallet is credited below.
+        status, provider_refund_id, error = "succeeded", None, None
+    else:
+        status, provider_refund_id, error = _refund_card(entry, record, payment_id, reason)
 
     @firestore.transactional
     def finish(transaction: Transaction) -> tuple[LedgerEntry, RefundRecord]:
         now = datetime.now(UTC)
         fresh = LedgerEntry.model_validate(ledger_ref.get(transaction=transaction).to_dict())
+        purse = None
+        if record.destination == "wallet" and status == "succeeded":
+            purse = wallet.read(
+                db,
+                transaction,
+                fresh.operator_id,
+                fresh.uid or "",
+                wallet.movement_id("refund", refund_id),
+            )
         done = record
         for i, r in enumerate(fresh.refunds):
             if r.id == refund_id and r.status != "succeeded":
@@ -177,6 +186,19 @@ def refund(
         sums = totals(fresh)
         transaction.update(ledger_ref, {**sums, "updatedAt": now})
         _subject_updates(db, transaction, fresh, payment_id, sums, now)
+        if purse is not None:
+            wallet.apply(
+                transaction,
+                purse,
+                "refund",
+                done.amount,
+                fresh.currency,
+                now,
+                session_id=fresh.session_id,
+                payment_id=payment_id,
+                reason=reason,
+                by=actor.uid,
+            )
         return fresh, done
 
     entry, record = finish(db.transaction())
@@ -188,6 +210,7 @@ def refund(
         facilityId=entry.facility_id,
         sessionId=entry.session_id,
         amount=record.amount,
+        destination=record.destination,
         status=record.status,
         error=error,
     )
@@ -196,6 +219,29 @@ def refund(
             "The payment provider did not refund; retry later", "provider_failed"
         )
     return _summary(payment_id, entry, record)
+
+
+def _refund_card(
+    entry: LedgerEntry, record: RefundRecord, payment_id: str, reason: str | None
+) -> tuple[str, str | None, str | None]:
+    """Ask the provider to refund the card; (status, provider refund id, error)."""
+    if entry.provider_payment_id is None:
+        raise PaymentInvariantError(f"payment {payment_id} has no provider payment to refund")
+    refund_id = record.id
+    try:
+        result = get_provider().refund(
+            RefundRequest(
+                provider_payment_id=entry.provider_payment_id,
+                amount=record.amount,
+                idempotency_key=f"parkingdone:refund:{refund_id}",
+                reason=reason if reason in STRIPE_REASONS else None,
+                metadata={"paymentId": payment_id, "refundId": refund_id},
+            )
+        )
+        return result.status, result.provider_refund_id, None
+    except (ProviderUnavailable, ProviderRejected) as exc:
+        # Marked failed so the same request may be retried (same idempotency key).
+        return "failed", None, str(exc)
 
 
 def _summary(payment_id: str, entry: LedgerEntry, record: RefundRecord) -> dict[str, Any]:
@@ -264,3 +310,74 @@ def sync_from_charge(db: Client, charge: dict[str, Any]) -> str:
         return "refunds_merged"
 
     return run(db.transaction())
+
+
+def refund_wallet_part(
+    db: Client,
+    actor: Actor,
+    session_id: str,
+    request_id: str,
+    amount: int | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Give back what the driver's wallet paid for a stay (all that is left, or `amount`),
+    to the wallet, in one transaction with the session's `walletRefundedAmount`. The same
+    request id refunds once."""
+    session_ref = db.collection(SESSIONS).document(session_id)
+    refund_id = f"{session_id}_w{hashlib.sha256(request_id.encode()).hexdigest()[:16]}"
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        snapshot = session_ref.get(transaction=transaction)
+        if not snapshot.exists:
+            raise errors.not_found("No such session")
+        doc = snapshot.to_dict() or {}
+        actor.require_admin_of(doc.get("operatorId", ""))
+        payment = doc.get("payment") or {}
+        uid = doc.get("driverUid")
+        paid = int(payment.get("walletAmount") or 0)
+        already = int(payment.get("walletRefundedAmount") or 0)
+        if not uid or paid <= 0:
+            raise errors.not_now("Nothing of this stay was paid from a wallet", "not_refundable")
+        purse = wallet.read(
+            db, transaction, doc["operatorId"], uid, wallet.movement_id("refund", refund_id)
+        )
+        if purse.movement_done:
+            return {"refundId": refund_id, "amount": 0, "walletRefundedAmount": already}
+        available = paid - already
+        wanted = available if amount is None else amount
+        if wanted <= 0 or wanted > available:
+            raise errors.bad_request(f"Refund must be between 1 and {available}", "invalid_amount")
+        currency = str(payment.get("currency") or purse.currency or "EUR")
+        wallet.apply(
+            transaction,
+            purse,
+            "refund",
+            wanted,
+            currency,
+            now,
+            session_id=session_id,
+            reason=reason,
+            by=actor.uid,
+        )
+        transaction.update(
+            session_ref,
+            {
+                "payment.walletRefundedAmount": already + wanted,
+                "payment.updatedAt": now,
+                "updatedAt": now,
+            },
+        )
+        return {
+            "refundId": refund_id,
+            "amount": wanted,
+            "currency": currency,
+            "destination": "wallet",
+            "status": "succeeded",
+            "walletRefundedAmount": already + wanted,
+        }
+
+    result = run(db.transaction())
+    logger.info("payments.wallet_refund", sessionId=session_id, **result)
+    return result

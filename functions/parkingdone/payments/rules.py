@@ -37,7 +37,8 @@ class Collection(StrEnum):
     INVOICE = "to_invoice"  # no registered driver: the operator invoices the keeper
     INVOICE_NO_PROVIDER = "operator_without_provider"  # the operator takes no card payments
     NO_PAYMENT_METHOD = "no_payment_method"  # registered driver without a saved card: told
-    CHARGE = "charge"  # off-session charge of the driver's saved card
+    WALLET = "wallet"  # the driver's wallet at the operator covers the whole fee
+    CHARGE = "charge"  # off-session charge of the driver's saved card (after the wallet's part)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,24 @@ class Plan:
     collection: Collection
     review_reason: str | None = None
     card: Card | None = None
+    # The part of the fee the driver's wallet pays; the card is charged the rest.
+    from_wallet: int = 0
+
+
+@dataclass(frozen=True)
+class Split:
+    from_wallet: int
+    from_card: int
+
+
+def split_with_wallet(fee_total: int, wallet_balance: int, *, has_card: bool) -> Split:
+    """The wallet pays first and the saved card the rest. Without a card the wallet is used
+    only when it covers the whole fee: a part-paid stay with nothing to charge the rest to
+    would leave money taken and the stay still unpaid."""
+    from_wallet = min(max(wallet_balance, 0), max(fee_total, 0))
+    if from_wallet < fee_total and not has_card:
+        return Split(0, fee_total)
+    return Split(from_wallet, fee_total - from_wallet)
 
 
 def has_saved_card(profile: DriverPaymentProfile | None) -> bool:
@@ -79,9 +98,11 @@ def plan_collection(
     fee_total: int,
     profile: DriverPaymentProfile | None,
     provider_account_id: str | None,
+    wallet_balance: int = 0,
 ) -> Plan:
     """Who pays `fee_total` for this stay, and how. The order is the business's priority:
-    a held stay is never charged, a free one never billed, an anonymous one invoiced."""
+    a held stay is never charged, a free one never billed, an anonymous one invoiced; a
+    registered driver's wallet at the operator pays first, the saved card the rest."""
     held_for = review_reason(facility, session, fee_total)
     if held_for is not None:
         return Plan(Collection.REVIEW, review_reason=held_for)
@@ -89,12 +110,15 @@ def plan_collection(
         return Plan(Collection.NOT_REQUIRED)
     if session.driver_uid is None or profile is None:
         return Plan(Collection.INVOICE)
+    card = card_of(profile, provider_account_id)
+    split = split_with_wallet(fee_total, wallet_balance, has_card=card is not None)
+    if split.from_card == 0:
+        return Plan(Collection.WALLET, from_wallet=split.from_wallet)
     if not provider_account_id:
         return Plan(Collection.INVOICE_NO_PROVIDER)
-    card = card_of(profile, provider_account_id)
     if card is None:
         return Plan(Collection.NO_PAYMENT_METHOD)
-    return Plan(Collection.CHARGE, card=card)
+    return Plan(Collection.CHARGE, card=card, from_wallet=split.from_wallet)
 
 
 def is_close_transition(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:

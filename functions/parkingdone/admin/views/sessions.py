@@ -17,7 +17,7 @@ from parkingdone.admin.access import Refused, scoped, staff_required
 from parkingdone.errors import ApiError
 from parkingdone.firebase import app as firebase_app
 from parkingdone.firebase import db
-from parkingdone.models import facilities, payments, sessions
+from parkingdone.models import disputes, facilities, payments, sessions
 from parkingdone.payments import invoices, refunds
 from parkingdone.payments.access import Actor
 from parkingdone.sessions import corrections
@@ -96,6 +96,8 @@ def timeline_page(session_id: str) -> Any:
         facility=facility,
         items=timeline.build(session, facility, evidence),
         payments=evidence.payments,
+        dispute=evidence.dispute,
+        dispute_reasons=disputes.REASONS,
         notice=request.args.get("notice"),
         request_id=uuid.uuid4().hex,
     )
