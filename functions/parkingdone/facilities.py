@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
+from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -150,6 +151,13 @@ class Change:
     target: str
     before: dict[str, Any]
     after: dict[str, Any]
+    # Plates whose enforcement answer was rebuilt with the new settings.
+    reanswered: int = 0
+
+
+# The enforcement projection of each plate is built with these (its grace and how long it is
+# kept): a change rebuilds the facility's current plates, so officers' answers change at once.
+ENFORCEMENT_FIELDS = ("enforcementGraceMinutes", "maxStayMinutes")
 
 
 def _facility_ref(db: Client, facility_id: str) -> Any:
@@ -181,7 +189,27 @@ def update_settings(
 
     change = write(db.transaction())
     tenants.forget_facilities(operator_id)
+    if any(field in change.after for field in ENFORCEMENT_FIELDS):
+        count = reanswer_plates(db, operator_id, facility_id)
+        change = Change(change.target, change.before, change.after, count)
     return change
+
+
+def reanswer_plates(db: Client, operator_id: str, facility_id: str) -> int:
+    """Rebuild the enforcement answer of every plate the facility currently has one for (the
+    projection holds current plates only, not history); returns how many."""
+    from parkingdone.enforcement import store
+
+    query = (
+        db.collection(store.PLATE_STATUS)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("facilityId", "==", facility_id))
+        .select(["plate"])
+    )
+    plates = sorted({(s.to_dict() or {}).get("plate") for s in query.stream()} - {None})
+    for plate in plates:
+        store.rebuild(db, operator_id, facility_id, plate)
+    return len(plates)
 
 
 # --- New facilities ------------------------------------------------------------------------

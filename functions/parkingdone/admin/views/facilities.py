@@ -93,6 +93,8 @@ def save(facility_id: str) -> Any:
     if change.after:
         audit.record(db(), "facility.updated", change.target, change.before, change.after)
         notice = "Saved: " + ", ".join(sorted(change.after))
+        if change.reanswered:
+            notice += f"; enforcement answers of {change.reanswered} plates updated"
     else:
         notice = "Nothing changed"
     return redirect(url_for("facilities.show", facility_id=facility.id, notice=notice), code=303)
