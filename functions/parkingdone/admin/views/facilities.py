@@ -25,9 +25,14 @@ blueprint = Blueprint("facilities", __name__)
 
 
 def _facility(facility_id: str) -> tenants.Facility:
-    """The operator's facility through the shared loader (by id); 404 for any other."""
+    """The operator's facility through the shared loader (by id); 404 for any other.
+
+    Configuration pages show what is stored, not a copy another request of this instance
+    cached before a save made elsewhere: this instance's copies are dropped first.
+    """
     if not ids.is_valid(facility_id):
         abort(404)
+    tenants.forget_facilities(g.operator.id)
     found = tenants.find_facility(db(), g.operator.id, facility_id)
     if found is None or found.id != facility_id:
         abort(404)
