@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from google.api_core.exceptions import AlreadyExists
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -65,6 +66,8 @@ class Facility(BaseModel):
     tariffs: list[dict[str, Any]] = Field(default_factory=list)
     enforcement_grace_minutes: int = settings.ENFORCEMENT_GRACE_MINUTES
     max_stay_minutes: int = settings.MAX_STAY_MINUTES
+    # Spaces, where the operator told us; occupancy is shown against it.
+    capacity: int | None = None
     # A fee above this (minor units) is never charged automatically: it waits for review.
     review_threshold_minor: int = settings.REVIEW_THRESHOLD_MINOR
     # Seconds after a stay closes before it is charged, so late events can still re-pair it.
@@ -191,13 +194,17 @@ def _facility_of(snapshot: Any) -> Facility:
     return Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
 
 
-def save_facility(db: Client, facility: Facility) -> Facility:
+class FacilityExists(ValueError):
+    """A new facility's id is already taken."""
+
+
+def save_facility(db: Client, facility: Facility, create: bool = False) -> Facility:
     """Configure a facility (create or replace), with the rules that keep names unambiguous.
 
     Refuses (ValueError) an id that cannot be a document id, and a display name that equals
     another of the operator's facility ids (ignoring case), or an id that equals another
     facility's display name: either would make `find_facility` depend on which it tried
-    first.
+    first. With `create`, an existing id is refused (FacilityExists) instead of replaced.
     """
     ids.check(facility.id)
     facility = facility.model_copy(update={"name_key": name_key(facility.name)})
@@ -219,8 +226,24 @@ def save_facility(db: Client, facility: Facility) -> Facility:
         if other.name_key == facility.name_key:
             raise ValueError(f"facility {other.id!r} already has the name {facility.name!r}")
     data = facility.model_dump(by_alias=True, exclude={"id"})
-    db.collection(FACILITIES).document(facility.id).set(data)
+    ref = db.collection(FACILITIES).document(facility.id)
+    if create:
+        try:
+            ref.create(data)
+        except AlreadyExists as exc:
+            raise FacilityExists(f"a facility with the id {facility.id!r} exists") from exc
+    else:
+        ref.set(data)
     return facility
+
+
+def forget_facilities(operator_id: str) -> None:
+    """Drop this process's cached facilities of the operator (after a configuration change,
+    so this process reads the new settings at once; others within FACILITY_CACHE_SECONDS)."""
+    prefix = f"{operator_id}/"
+    with _cache_lock:
+        for key in [k for k in _cache if k.startswith(prefix)]:
+            del _cache[key]
 
 
 def clear_cache() -> None:

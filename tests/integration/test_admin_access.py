@@ -22,6 +22,9 @@ PAGES = (
     "/customers?q=ABC-123",
     "/disputes",
     "/disputes?status=all",
+    "/facilities",
+    "/passes",
+    "/passes.csv",
 )
 # role -> status of every page above at /admin/… (super admins choose an operator first).
 EXPECTED = {
@@ -359,3 +362,110 @@ def test_customer_care_pages_refuse_drivers_and_the_signed_out(demo):
     for path in ("/admin/customers/x", "/admin/disputes/d_x"):
         assert support.sign_in("driver").get(path).status_code == 403
         assert support.client().get(path).status_code == 303
+
+
+# Configuration pages and actions: role -> expected status, at the demo operator's portal
+# (so a super admin works on it). "other_admin" is the other operator's admin: the demo
+# operator's facility, product and tariff do not exist for them (404), while its own
+# listing pages answer 200.
+CONFIG_READS = {
+    "/facilities/kamppi-p1": {
+        "signed_out": 303,
+        "driver": 403,
+        "staff": 200,
+        "admin": 200,
+        "super": 200,
+        "other_admin": 403,
+    },
+    "/facilities/new": {
+        "signed_out": 303,
+        "driver": 403,
+        "staff": 403,
+        "admin": 200,
+        "super": 200,
+        "other_admin": 403,
+    },
+    "/facilities/kamppi-p1/tariff": {
+        "signed_out": 303,
+        "driver": 403,
+        "staff": 403,
+        "admin": 200,
+        "super": 200,
+        "other_admin": 403,
+    },
+}
+# The same pages through the user's own portal (no portal prefix): the other operator's
+# admin asks for a facility that is not theirs.
+CROSS_TENANT = ("/facilities/kamppi-p1", "/facilities/kamppi-p1/tariff")
+
+
+def _config_actions(product_id: str) -> list[tuple[str, dict, dict[str, int]]]:
+    settings = {
+        "rate_label": "x",
+        "max_stay_minutes": "10080",
+        "enforcement_grace_minutes": "10",
+    }
+    tariff = {"period_minutes": "60", "period_price": "3.00", "step": "preview"}
+    product = {
+        "facility": demo_data.FACILITY_ID,
+        "name": "Matrix pass",
+        "validity_days": "7",
+        "price": "10.00",
+    }
+    refused = {"signed_out": 403, "driver": 403, "staff": 403}
+    return [
+        ("/facilities/kamppi-p1", settings, {**refused, "admin": 303, "super": 303}),
+        (
+            "/facilities",
+            {**settings, "id": "matrix-p9", "name": "Matrix P9"},
+            {**refused, "admin": 303, "super": 303},
+        ),
+        ("/facilities/kamppi-p1/tariff", tariff, {**refused, "admin": 200, "super": 200}),
+        ("/passes/products", product, {**refused, "admin": 303, "super": 303}),
+        (
+            f"/passes/products/{product_id}",
+            {"action": "deactivate"},
+            {**refused, "admin": 303, "super": 303},
+        ),
+        (
+            "/passes/check",
+            {"facility": demo_data.FACILITY_ID, "plate": "MTX-001"},
+            {"signed_out": 403, "driver": 403, "staff": 200, "admin": 200, "super": 200},
+        ),
+    ]
+
+
+def _matrix_product() -> str:
+    from parkingdone.payments import passes
+    from parkingdone.payments.access import SYSTEM
+
+    draft = passes.ProductDraft(
+        facility_id=demo_data.FACILITY_ID, name="Matrix month", validity_days=30, price=5000
+    )
+    return passes.create_product(demo_db(), SYSTEM, demo_data.OPERATOR_ID, draft).id
+
+
+@pytest.mark.parametrize("role", support.ROLES)
+def test_configuration_pages_and_actions_answer_each_role_as_they_should(demo, role):
+    product_id = _matrix_product()
+    c = support.sign_in(role)
+    for page, expected in CONFIG_READS.items():
+        response = c.get(f"/admin/o/demo{page}")
+        assert response.status_code == expected[role], (role, page, response.status_code)
+    if role == "other_admin":
+        for page in CROSS_TENANT:
+            assert c.get(f"/admin{page}").status_code == 404, page
+        token = support.csrf(c)
+        for path, data, _ in _config_actions(product_id):
+            if path == "/facilities":
+                continue  # creating a facility of one's own is allowed
+            response = c.post(f"/admin{path}", data={**data, "csrf_token": token})
+            assert response.status_code == 404, (path, response.status_code)
+        return
+    token = support.csrf(c) if role != "signed_out" else "0" * 64
+    for path, data, expected in _config_actions(product_id):
+        response = c.post(f"/admin/o/demo{path}", data={**data, "csrf_token": token})
+        assert response.status_code == expected[role], (role, path, response.status_code)
+    changed = role in ("admin", "super")
+    stored = demo_db().collection("passProducts").document(product_id).get().to_dict()
+    assert stored["active"] is not changed

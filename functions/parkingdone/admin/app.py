@@ -133,6 +133,8 @@ def build_app() -> Flask:
         return _error(500, "internal", "Internal error; try again")
 
     from parkingdone.admin.views import audit, operations, sessions, signin
+    from parkingdone.admin.views import facilities as facility_pages
+    from parkingdone.admin.views import passes as pass_pages
 
     for blueprint in (signin.blueprint, operations.blueprint, sessions.blueprint, audit.blueprint):
         app.register_blueprint(blueprint)
@@ -147,6 +149,8 @@ def build_app() -> Flask:
         disputes.blueprint,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(facility_pages.blueprint)
+    app.register_blueprint(pass_pages.blueprint)
     return app
 
 

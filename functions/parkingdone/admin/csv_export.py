@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from parkingdone.admin.formatting import decimal_amount, local_iso
 from parkingdone.models.sessions import SessionDoc
@@ -71,15 +71,26 @@ def row(doc: SessionDoc, facility_name: str, zone: str) -> list[str]:
     return [neutralise(v) for v in values]
 
 
-def lines(docs: Iterable[SessionDoc], facilities: dict[str, tuple[str, str]]) -> Iterator[str]:
-    """CSV text in chunks: the header, then one line per session."""
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """Any export as CSV text in chunks: the header, then one line per row, every cell
+    neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(header)
     yield buffer.getvalue()
-    for doc in docs:
+    for values in rows:
         buffer.seek(0)
         buffer.truncate()
-        name, zone = facilities.get(doc.facility_id, (doc.facility_id, "UTC"))
-        writer.writerow(row(doc, name, zone))
+        writer.writerow([neutralise(v) for v in values])
         yield buffer.getvalue()
+
+
+def lines(docs: Iterable[SessionDoc], facilities: dict[str, tuple[str, str]]) -> Iterator[str]:
+    """The session list as CSV text in chunks: the header, then one line per session."""
+
+    def rows() -> Iterator[list[str]]:
+        for doc in docs:
+            name, zone = facilities.get(doc.facility_id, (doc.facility_id, "UTC"))
+            yield row(doc, name, zone)
+
+    return table(HEADER, rows())

@@ -22,8 +22,8 @@ from typing import Any
 from firebase_functions import logger
 from flask import Blueprint, Response, jsonify, request
 
-from parkingdone import config, credentials, errors, plates, tenants
-from parkingdone.enforcement import decision, store
+from parkingdone import config, credentials, errors, tenants
+from parkingdone.enforcement import checking, decision, store
 from parkingdone.firebase import db
 
 blueprint = Blueprint("enforcement", __name__)
@@ -65,81 +65,18 @@ def _reads_header(response: Response, reads: int) -> None:
         response.headers["X-Firestore-Reads"] = str(reads)
 
 
-def _payment_json(
-    payment: decision.PaymentRecord, coverage: list[decision.Coverage]
-) -> dict[str, Any]:
-    covering = next((c for c in coverage if c.ref == payment.session_id), None)
-    return {
-        "sessionId": payment.session_id,
-        "status": payment.status,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "paidAt": _iso(payment.paid_at),
-        "validUntil": _iso(covering.ends_at) if covering and covering.kind == "payment" else None,
-    }
-
-
-def _pass_json(coverage: decision.Coverage) -> dict[str, Any]:
-    return {
-        "passId": coverage.ref,
-        "productId": coverage.product_id,
-        "validFrom": _iso(coverage.starts_at),
-        "validUntil": _iso(coverage.ends_at),
-        "amount": coverage.amount,
-        "currency": coverage.currency,
-    }
-
-
 @blueprint.get("/api/enforcement/check/<path:plate_raw>")
 def check_plate(plate_raw: str):
     started = time.perf_counter()
     credential, facility = _authorize(request.args.get("facility"))
-    try:
-        plate = plates.normalise(plate_raw)
-    except plates.InvalidPlate as exc:
-        raise errors.bad_request(str(exc), "invalid_plate") from exc
-    now = datetime.now(UTC)
-    found, reads = store.candidates(db(), facility.operator_id, facility.id, plate, now)
-    result = decision.check(plate, found, now, facility.time_zone)
-    exact = next((c for c in found if c.plate == plate), None)
-    check_id = store.log_check(
-        db(), _caller(credential), facility.operator_id, facility.id, plate_raw, result, now
-    )
-    coverage = exact.coverage if exact else []
-    body = {
-        "plate": plates.display(plate_raw, plate),
-        "normalizedPlate": plate,
-        "facility": {"id": facility.id, "name": facility.name},
-        "status": result.status,
-        "shouldFine": result.should_fine,
-        "summary": result.summary,
-        "recentPayments": [_payment_json(p, coverage) for p in result.payments],
-        "activePasses": [_pass_json(c) for c in coverage if c.kind == "pass" and c.covers(now)],
-        "automaticPayment": any(c.kind == "auto_payment" for c in result.covering),
-        "openSession": (
-            {
-                "sessionId": result.open_stay.session_id,
-                "entryAt": _iso(result.open_stay.entry_at),
-                "freeUntil": _iso(result.open_stay.free_until),
-            }
-            if result.open_stay
-            else None
-        ),
-        "fineableFrom": _iso(result.fineable_at),
-        "confusableMatches": [
-            {"plate": m.plate, "display": m.display, "status": m.status}
-            for m in result.confusable_matches
-        ],
-        "checkedAt": _iso(now),
-        "checkId": check_id,
-    }
+    body, reads = checking.check(db(), _caller(credential), facility, plate_raw)
     logger.info(
         "enforcement.check",
         operatorId=facility.operator_id,
         facilityId=facility.id,
-        checkId=check_id,
-        status=result.status,
-        shouldFine=result.should_fine,
+        checkId=body["checkId"],
+        status=body["status"],
+        shouldFine=body["shouldFine"],
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
     response = jsonify(body)

@@ -696,10 +696,13 @@ def load_snapshot(
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asked: the key's id (the hash, never the key) and label."""
+    """Who asked: the key's id (the hash, never the key) and label; for a check from the
+    dashboard, the staff user instead of a key."""
 
-    key_id: str
-    key_label: str
+    key_id: str | None
+    key_label: str | None
+    staff_uid: str | None = None
+    staff_email: str | None = None
 
 
 def log_check(
@@ -720,6 +723,8 @@ def log_check(
             "facilityId": facility_id,
             "keyId": caller.key_id,
             "keyLabel": caller.key_label,
+            "staffUid": caller.staff_uid,
+            "staffEmail": caller.staff_email,
             "plate": result.plate,
             "plateRaw": plate_raw,
             "at": at,

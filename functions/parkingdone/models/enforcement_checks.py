@@ -20,6 +20,9 @@ class CheckDoc(Document):
     plate: str | None = None
     plate_raw: str | None = None
     key_label: str | None = None
+    # Set for a check made from the dashboard: the staff user who asked.
+    staff_uid: str | None = None
+    staff_email: str | None = None
     at: AwareDatetime
     status: str | None = None
     should_fine: bool | None = None

@@ -67,6 +67,7 @@ class InvoiceInput(Input):
 class RevenueInput(Input):
     operator_id: DocumentId | None = None
     facility_id: DocumentId
+    product_id: DocumentId | None = None
     since: IsoTimestamp | None = None
     until: IsoTimestamp | None = None
 
@@ -149,7 +150,9 @@ def pass_revenue(caller: Caller, data: Any) -> dict[str, Any]:
     actor.require_admin_of(operator_id)
     until = request.until or datetime.now(UTC)
     since = request.since or until - timedelta(days=30)
-    return passes.revenue(firebase.db(), operator_id, request.facility_id, since, until)
+    return passes.revenue(
+        firebase.db(), operator_id, request.facility_id, since, until, request.product_id
+    )
 
 
 @handler

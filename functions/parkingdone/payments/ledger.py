@@ -22,6 +22,8 @@ class Subject:
     facility_id: str
     session_id: str | None = None
     pass_id: str | None = None
+    # The pass product bought, so pass revenue can be told by product.
+    product_id: str | None = None
     uid: str | None = None
     plate: str | None = None
     attempt: int = 1
@@ -50,6 +52,7 @@ def new_entry(
         kind=subject.kind,
         session_id=subject.session_id,
         pass_id=subject.pass_id,
+        product_id=subject.product_id,
         uid=subject.uid,
         plate=subject.plate,
         attempt=subject.attempt,

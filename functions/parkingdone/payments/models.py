@@ -100,6 +100,7 @@ class LedgerEntry(_Doc):
     kind: PaymentKind
     session_id: str | None = None
     pass_id: str | None = None
+    product_id: str | None = None
     uid: str | None = None
     plate: str | None = None
     attempt: int = 1

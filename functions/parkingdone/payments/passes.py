@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from firebase_functions import logger
@@ -19,9 +19,11 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1 import aggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
+from pydantic import BaseModel, ConfigDict, Field
 
-from parkingdone import errors, plates
+from parkingdone import errors, ids, plates
 from parkingdone.payments import charging, lookups
+from parkingdone.payments.access import Actor
 from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import (
     PASS_PRODUCTS,
@@ -163,6 +165,7 @@ def buy(
                 product.operator_id,
                 product.facility_id,
                 pass_id=pass_id,
+                product_id=product_id,
                 uid=uid,
                 plate=plate,
             ),
@@ -233,14 +236,24 @@ def buy(
 
 
 def revenue(
-    db: Client, operator_id: str, facility_id: str, since: datetime, until: datetime
+    db: Client,
+    operator_id: str,
+    facility_id: str,
+    since: datetime,
+    until: datetime,
+    product_id: str | None = None,
 ) -> dict[str, Any]:
-    """Pass revenue of one facility in [since, until): net of refunds, by payment time."""
+    """Pass revenue of one facility (or one of its products) in [since, until): net of
+    refunds, by payment time."""
     query = (
         db.collection(PAYMENTS)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
         .where(filter=FieldFilter("facilityId", "==", facility_id))
-        .where(filter=FieldFilter("kind", "==", "pass"))
+    )
+    if product_id is not None:
+        query = query.where(filter=FieldFilter("productId", "==", product_id))
+    query = (
+        query.where(filter=FieldFilter("kind", "==", "pass"))
         .where(filter=FieldFilter("status", "==", "succeeded"))
         .where(filter=FieldFilter("paidAt", ">=", since))
         .where(filter=FieldFilter("paidAt", "<", until))
@@ -251,9 +264,147 @@ def revenue(
     return {
         "operatorId": operator_id,
         "facilityId": facility_id,
+        "productId": product_id,
         "since": since.isoformat(),
         "until": until.isoformat(),
         "passesSold": int(values.get("count") or 0),
         "grossAmount": int(values.get("gross") or 0),
         "netAmount": int(values.get("net") or 0),
     }
+
+
+# --- The operator's side: products, revenue by product, the list of sold passes -------------
+
+
+class ProductDraft(BaseModel):
+    """A new pass product as an operator admin describes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facility_id: ids.DocumentId
+    name: str = Field(min_length=1, max_length=80)
+    period: Literal["day", "week", "month", "year", "custom"] = "custom"
+    validity_days: int = Field(gt=0, le=400)
+    price: int = Field(gt=0, le=10_000_000)
+
+
+def _product_ref(db: Client, product_id: str) -> Any:
+    if not ids.is_valid(product_id):
+        raise errors.not_found("No such pass product")
+    return db.collection(PASS_PRODUCTS).document(product_id)
+
+
+def get_product(db: Client, product_id: str) -> PassProduct | None:
+    snapshot = _product_ref(db, product_id).get()
+    if not snapshot.exists:
+        return None
+    return PassProduct.model_validate({**snapshot.to_dict(), "id": snapshot.id})
+
+
+def operator_products(db: Client, operator_id: str, limit: int = 500) -> list[PassProduct]:
+    """Every product of the operator, sold or not, by facility and price."""
+    query = (
+        db.collection(PASS_PRODUCTS)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .limit(limit)
+    )
+    found = [PassProduct.model_validate({**s.to_dict(), "id": s.id}) for s in query.get()]
+    return sorted(found, key=lambda p: (p.facility_id, not p.active, p.price, p.name))
+
+
+def create_product(db: Client, actor: Actor, operator_id: str, draft: ProductDraft) -> PassProduct:
+    """A product on sale at one of the operator's facilities, in the facility's currency."""
+    actor.require_admin_of(operator_id)
+    facility = _facility_or_404(db, operator_id, draft.facility_id)
+    on_sale = len(list_products(db, facility.id, MAX_PRODUCTS))
+    if on_sale >= MAX_PRODUCTS:
+        raise errors.conflict(f"A facility sells at most {MAX_PRODUCTS} products", "too_many")
+    ref = db.collection(PASS_PRODUCTS).document()
+    product = PassProduct(
+        id=ref.id,
+        operator_id=operator_id,
+        facility_id=facility.id,
+        name=draft.name.strip(),
+        period=draft.period,
+        validity_days=draft.validity_days,
+        price=draft.price,
+        currency=facility.currency,
+        active=True,
+    )
+    ref.create(product.model_dump(by_alias=True, exclude={"id"}))
+    logger.info("payments.product_created", productId=ref.id, operatorId=operator_id)
+    return product
+
+
+def _facility_or_404(db: Client, operator_id: str, facility_id: str) -> Any:
+    try:
+        return lookups.facility(db, operator_id, facility_id)
+    except LookupError as exc:
+        raise errors.not_found("No such facility") from exc
+
+
+def update_product(
+    db: Client,
+    actor: Actor,
+    operator_id: str,
+    product_id: str,
+    *,
+    price: int | None = None,
+    active: bool | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Change a product's price or put it on or off sale; returns (before, after) of the
+    fields that changed. Passes already bought keep what they cost; a product off sale
+    can no longer be bought."""
+    actor.require_admin_of(operator_id)
+    if price is not None and not 0 < price <= 10_000_000:
+        raise errors.bad_request("A price is above zero", "invalid_price")
+    ref = _product_ref(db, product_id)
+
+    @firestore.transactional
+    def write(transaction: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists or (snapshot.to_dict() or {}).get("operatorId") != operator_id:
+            raise errors.not_found("No such pass product")
+        current = snapshot.to_dict()
+        wanted = {"price": price, "active": active}
+        after = {k: v for k, v in wanted.items() if v is not None and current.get(k) != v}
+        before = {k: current.get(k) for k in after}
+        if after:
+            transaction.update(ref, after)
+        return before, after
+
+    return write(db.transaction())
+
+
+PASS_FILTERS = ("facilityId", "status", "productId", "plate")
+
+
+def operator_passes(
+    db: Client,
+    operator_id: str,
+    filters: dict[str, str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = 50,
+    after: str | None = None,
+):
+    """The operator's sold passes, newest purchase first, with equality filters (facility,
+    status, product, plate) and a purchase-time range; each filter has its index with
+    createdAt, so Firestore merges them. Yields ParkingPass with its id."""
+    query = db.collection(PASSES).where(filter=FieldFilter("operatorId", "==", operator_id))
+    for name in PASS_FILTERS:
+        if filters.get(name):
+            query = query.where(filter=FieldFilter(name, "==", filters[name]))
+    if since is not None:
+        query = query.where(filter=FieldFilter("createdAt", ">=", since))
+    if until is not None:
+        query = query.where(filter=FieldFilter("createdAt", "<", until))
+    query = query.order_by("createdAt", direction=firestore.Query.DESCENDING)
+    if after:
+        cursor = db.collection(PASSES).document(after).get() if ids.is_valid(after) else None
+        if cursor is not None and cursor.exists:
+            query = query.start_after(cursor)
+    if limit is not None:
+        query = query.limit(limit)
+    for snapshot in query.stream():
+        yield snapshot.id, ParkingPass.model_validate(snapshot.to_dict())
