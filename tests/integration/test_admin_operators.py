@@ -218,7 +218,18 @@ def test_client_preview_cannot_change_anything(demo, db):
     def snapshot() -> dict[str, list]:
         return {
             name: sorted(str(d.to_dict()) for d in db.collection(name).get())
-            for name in ("auditLog", "credentials", "staffMembers", "operators", "sessions")
+            for name in (
+                "auditLog",
+                "credentials",
+                "staffMembers",
+                "operators",
+                "sessions",
+                "facilities",
+                "passProducts",
+                "wallets",
+                "walletMovements",
+                "disputes",
+            )
         }
 
     before = snapshot()
