@@ -11,6 +11,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import credentials, tenants
+from parkingdone.models import operators
 
 # Two days ago: inside every facility's late-event bound (older events are held for review).
 T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=14, minute=23, second=0, microsecond=0)
@@ -44,7 +45,7 @@ def add_tenant(
     **facility_fields: Any,
 ) -> str:
     """A second operator with one facility and a webhook token; returns the token."""
-    db.collection(tenants.OPERATORS).document(operator_id).set(
+    db.collection(operators.COLLECTION).document(operator_id).set(
         tenants.Operator(id=operator_id, name=operator_id).model_dump(by_alias=True)
     )
     tenants.save_facility(

@@ -50,6 +50,7 @@ from parkingdone.enforcement.decision import (
     shard_of,
     whitelist_entry,
 )
+from parkingdone.models import facilities
 from parkingdone.sessions.machine import Track
 from parkingdone.sessions.store import (
     has_saved_card,
@@ -66,7 +67,6 @@ SNAPSHOTS = "whitelistSnapshots"
 SESSIONS = "sessions"
 PASSES = "passes"
 USERS = "users"
-FACILITIES = "facilities"
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)
@@ -74,13 +74,6 @@ CHECK_LOG_TTL = settings.CHECK_LOG_RETENTION
 
 
 # --- The projection ----------------------------------------------------------------------
-
-
-def _facility(db: Client, facility_id: str) -> tenants.Facility | None:
-    snapshot = db.collection(FACILITIES).document(facility_id).get()
-    if not snapshot.exists:
-        return None
-    return tenants.Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
 
 
 def tariff_terms(facility: tenants.Facility):
@@ -280,7 +273,7 @@ def rebuild(
     (payment, fee, driver). With no stored track (or `resync`, after a plate correction moved
     a session), the track is rebuilt from the plate's session documents.
     """
-    facility = _facility(db, facility_id)
+    facility = facilities.load(db, facility_id)
     if facility is None or facility.operator_id != operator_id:
         logger.warn(
             "enforcement.rebuild_unknown_facility", operatorId=operator_id, facilityId=facility_id
