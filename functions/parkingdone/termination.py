@@ -36,9 +36,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, privacy
 from parkingdone.accounts.gdpr import jsonable
+from parkingdone.models.deletion_proofs import COLLECTION as PROOFS
 
 TERMINATIONS = "operatorTerminations"
-PROOFS = "deletionProofs"
 DEADLINE = timedelta(days=30)
 DOWNLOAD_WINDOW = timedelta(days=7)
 PAGE = 400

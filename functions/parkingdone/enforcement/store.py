@@ -66,7 +66,6 @@ CHECKS = "enforcementChecks"
 SNAPSHOTS = "whitelistSnapshots"
 SESSIONS = "sessions"
 PASSES = "passes"
-USERS = "users"
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)

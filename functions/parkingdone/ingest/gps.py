@@ -23,7 +23,7 @@ from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
 from parkingdone.ingest import inbox
 from parkingdone.ingest.models import FUTURE_TOLERANCE
-from parkingdone.models import facilities
+from parkingdone.models import facilities, plate_owners
 from parkingdone.sessions import machine, store
 from parkingdone.timestamps import IsoTimestamp
 
@@ -131,7 +131,7 @@ def handle(caller: Caller, data: Any) -> dict[str, Any]:
     except plates.InvalidPlate as exc:
         raise errors.bad_request(f"Invalid plate {gps.plate!r}: {exc}", "invalid_plate") from exc
     db = firebase.db()
-    owner = db.collection(store.PLATE_OWNERS).document(plate).get()
+    owner = plate_owners.ref(db, plate).get()
     if not owner.exists or owner.get("uid") != uid:
         raise errors.forbidden("This plate is not registered to your account", "not_your_vehicle")
     facility = facilities.load(db, gps.facility_id)

@@ -33,6 +33,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, privacy, retention
+from parkingdone.models.operators import COLLECTION as OPERATORS
 
 SESSIONS = "sessions"
 EVENTS = "events"
@@ -42,7 +43,6 @@ PASSES = "passes"
 CHECKS = "enforcementChecks"
 TICKETS = "tickets"
 DISPUTES = "disputes"
-OPERATORS = "operators"
 STATE = "retentionState"
 
 BUDGET = 5000  # documents per step and operator per run

@@ -6,7 +6,8 @@ from __future__ import annotations
 from google.cloud.firestore import Client
 
 from parkingdone import tenants
-from parkingdone.payments.models import USERS, DriverPaymentProfile
+from parkingdone.models import users
+from parkingdone.payments.models import DriverPaymentProfile
 
 
 def operator(db: Client, operator_id: str) -> tenants.Operator:
@@ -27,7 +28,4 @@ def driver_profile(db: Client, uid: str | None) -> DriverPaymentProfile | None:
     """The payment part of users/{uid}; None for no driver or no profile."""
     if not uid:
         return None
-    snapshot = db.collection(USERS).document(uid).get()
-    if not snapshot.exists:
-        return None
-    return DriverPaymentProfile.model_validate(snapshot.to_dict())
+    return users.get(db, uid)

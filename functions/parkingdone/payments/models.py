@@ -12,8 +12,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from parkingdone.models.users import User
+
 SESSIONS = "sessions"
-USERS = "users"
 PAYMENTS = "payments"
 RECEIPTS = "receipts"
 RECEIPT_COUNTERS = "receiptCounters"
@@ -69,13 +70,8 @@ class SessionView(_Doc):
     superseded_by: str | None = None
 
 
-class DriverPaymentProfile(_Doc):
-    """The payment part of users/{uid} (the driver part owns the document)."""
-
-    email: str | None = None
-    language: str = "en"
-    stripe_customer_id: str | None = None
-    default_payment_method_id: str | None = None
+# What payments read of users/{uid}: the driver's profile (models/users.py).
+DriverPaymentProfile = User
 
 
 class RefundRecord(_Doc):

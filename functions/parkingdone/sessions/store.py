@@ -21,6 +21,8 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
+from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.sessions.machine import (
     PAIRING_FLAGS,
     Change,
@@ -33,10 +35,8 @@ from parkingdone.sessions.machine import (
 )
 
 SESSIONS = "sessions"
-PLATE_OWNERS = "plateOwners"
 # The plate's document at a facility: its track and its enforcement projection.
 PLATE_STATUS = "plateStatus"
-USERS = "users"
 
 
 def plate_doc_id(facility_id: str, plate: str) -> str:
