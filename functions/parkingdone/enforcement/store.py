@@ -51,6 +51,11 @@ from parkingdone.enforcement.decision import (
     whitelist_entry,
 )
 from parkingdone.models import facilities
+from parkingdone.models.enforcement_checks import COLLECTION as CHECKS
+from parkingdone.models.plate_skeletons import COLLECTION as SKELETONS
+from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
+from parkingdone.models.whitelist_shards import COLLECTION as SHARDS
+from parkingdone.models.whitelist_snapshots import COLLECTION as SNAPSHOTS
 from parkingdone.sessions.machine import Track
 from parkingdone.sessions.store import (
     has_saved_card,
@@ -59,11 +64,6 @@ from parkingdone.sessions.store import (
     track_from_sessions,
 )
 
-PLATE_STATUS = "plateStatus"
-SKELETONS = "plateSkeletons"
-SHARDS = "whitelistShards"
-CHECKS = "enforcementChecks"
-SNAPSHOTS = "whitelistSnapshots"
 SESSIONS = "sessions"
 PASSES = "passes"
 PASSES_PER_PLATE = 20

@@ -33,6 +33,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, privacy, retention
+from parkingdone.models.enforcement_checks import COLLECTION as CHECKS
 from parkingdone.models.operators import COLLECTION as OPERATORS
 
 SESSIONS = "sessions"
@@ -40,7 +41,6 @@ EVENTS = "events"
 PAYMENTS = "payments"
 RECEIPTS = "receipts"
 PASSES = "passes"
-CHECKS = "enforcementChecks"
 TICKETS = "tickets"
 DISPUTES = "disputes"
 STATE = "retentionState"

@@ -22,6 +22,7 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
+from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
 from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.sessions.machine import (
     PAIRING_FLAGS,
@@ -36,7 +37,6 @@ from parkingdone.sessions.machine import (
 
 SESSIONS = "sessions"
 # The plate's document at a facility: its track and its enforcement projection.
-PLATE_STATUS = "plateStatus"
 
 
 def plate_doc_id(facility_id: str, plate: str) -> str:
