@@ -52,8 +52,10 @@ from parkingdone.enforcement.decision import (
 )
 from parkingdone.models import facilities
 from parkingdone.models.enforcement_checks import COLLECTION as CHECKS
+from parkingdone.models.passes import COLLECTION as PASSES
 from parkingdone.models.plate_skeletons import COLLECTION as SKELETONS
 from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
+from parkingdone.models.sessions import COLLECTION as SESSIONS
 from parkingdone.models.whitelist_shards import COLLECTION as SHARDS
 from parkingdone.models.whitelist_snapshots import COLLECTION as SNAPSHOTS
 from parkingdone.sessions.machine import Track
@@ -64,8 +66,6 @@ from parkingdone.sessions.store import (
     track_from_sessions,
 )
 
-SESSIONS = "sessions"
-PASSES = "passes"
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)

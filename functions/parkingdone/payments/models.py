@@ -12,15 +12,15 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+# The collections the payments modules write: named in models/, imported from here.
+from parkingdone.models.pass_products import COLLECTION as PASS_PRODUCTS  # noqa: F401
+from parkingdone.models.passes import COLLECTION as PASSES  # noqa: F401
+from parkingdone.models.payments import COLLECTION as PAYMENTS  # noqa: F401
+from parkingdone.models.receipt_counters import COLLECTION as RECEIPT_COUNTERS  # noqa: F401
+from parkingdone.models.receipts import COLLECTION as RECEIPTS  # noqa: F401
+from parkingdone.models.sessions import COLLECTION as SESSIONS  # noqa: F401
+from parkingdone.models.stripe_events import COLLECTION as STRIPE_EVENTS  # noqa: F401
 from parkingdone.models.users import User
-
-SESSIONS = "sessions"
-PAYMENTS = "payments"
-RECEIPTS = "receipts"
-RECEIPT_COUNTERS = "receiptCounters"
-PASS_PRODUCTS = "passProducts"
-PASSES = "passes"
-STRIPE_EVENTS = "stripeEvents"
 
 PaymentStatus = Literal[
     "not_required",

@@ -23,6 +23,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
 from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
+from parkingdone.models.sessions import COLLECTION as SESSIONS
 from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.sessions.machine import (
     PAIRING_FLAGS,
@@ -35,7 +36,6 @@ from parkingdone.sessions.machine import (
     order_key,
 )
 
-SESSIONS = "sessions"
 # The plate's document at a facility: its track and its enforcement projection.
 
 
