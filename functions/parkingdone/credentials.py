@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from parkingdone import errors
+from parkingdone.models.credentials import COLLECTION
 
-COLLECTION = "credentials"
 CredentialKind = Literal["webhook", "enforcement"]
 
 
