@@ -56,6 +56,7 @@ from parkingdone.models.passes import COLLECTION as PASSES
 from parkingdone.models.plate_skeletons import COLLECTION as SKELETONS
 from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
 from parkingdone.models.sessions import COLLECTION as SESSIONS
+from parkingdone.models.sessions import SessionDoc
 from parkingdone.models.whitelist_shards import COLLECTION as SHARDS
 from parkingdone.models.whitelist_snapshots import COLLECTION as SNAPSHOTS
 from parkingdone.sessions.machine import Track
@@ -125,12 +126,20 @@ def sessions_for_projection(
     return found
 
 
-def money_of(session: dict[str, Any]) -> dict[str, Any]:
-    """What the projection mirrors of a session beyond its pairing."""
+def _session_docs(snapshots) -> list[SessionDoc]:
+    return [d for d in (SessionDoc.from_snapshot(s) for s in snapshots) if d is not None]
+
+
+def _has_payment(session: SessionDoc) -> bool:
+    return session.payment is not None and bool(session.payment.stored())
+
+
+def money_of(session: SessionDoc) -> dict[str, Any]:
+    """What the projection mirrors of a session beyond its pairing (sub-documents as stored)."""
     return {
-        "driverUid": session.get("driverUid"),
-        "payment": session.get("payment"),
-        "fee": session.get("fee"),
+        "driverUid": session.driver_uid,
+        "payment": session.payment.stored() if session.payment is not None else None,
+        "fee": session.fee,
     }
 
 
@@ -303,31 +312,27 @@ def rebuild(
         current = next(iter(transaction.get(ref)), None)
         previous = current.to_dict() if current is not None and current.exists else None
         if previous is None or "track" not in previous or resync:
-            found = [(s.id, s.to_dict()) for s in transaction.get(sessions_query)]
-            found = [(sid, s) for sid, s in found if s.get("plate") == plate]
+            found = _session_docs(transaction.get(sessions_query))
+            found = [s for s in found if s.plate == plate]
             track = track_from_sessions(found, plate)
-            sessions = dict(found)
+            sessions = {s.id: s for s in found}
         else:
             track = track_from(previous, plate)
             refs = [db.collection(SESSIONS).document(r.session_id) for r in track.stays]
-            sessions = {
-                s.id: s.to_dict() for s in (transaction.get_all(refs) if refs else []) if s.exists
-            }
+            found = _session_docs(transaction.get_all(refs) if refs else [])
+            sessions = {s.id: s for s in found}
         # A session moved to another plate (a correction) no longer belongs to this track.
-        moved = {sid for sid, s in sessions.items() if s.get("plate") != plate}
+        moved = {sid for sid, s in sessions.items() if s.plate != plate}
         if moved:
             track = replace(track, stays=tuple(r for r in track.stays if r.session_id not in moved))
         passes = {p.id: _pass_fields(p.to_dict()) for p in transaction.get(passes_query)}
         # Drivers of open stays and of stays closed but not charged yet: a saved card covers both.
         drivers = sorted(
             {
-                s.get("driverUid")
+                s.driver_uid
                 for s in sessions.values()
-                if s.get("driverUid")
-                and (
-                    s.get("status") == "open"
-                    or (s.get("status") == "closed" and not s.get("payment"))
-                )
+                if s.driver_uid
+                and (s.status == "open" or (s.status == "closed" and not _has_payment(s)))
             }
         )
         holders = [uid for uid in drivers if has_saved_card(transaction, db, uid)]

@@ -19,6 +19,7 @@ from parkingdone.models.payments import COLLECTION as PAYMENTS  # noqa: F401
 from parkingdone.models.receipt_counters import COLLECTION as RECEIPT_COUNTERS  # noqa: F401
 from parkingdone.models.receipts import COLLECTION as RECEIPTS  # noqa: F401
 from parkingdone.models.sessions import COLLECTION as SESSIONS  # noqa: F401
+from parkingdone.models.sessions import Moment, SessionDoc
 from parkingdone.models.stripe_events import COLLECTION as STRIPE_EVENTS  # noqa: F401
 from parkingdone.models.users import User
 
@@ -45,29 +46,13 @@ class _Doc(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=False)
 
 
-class Moment(_Doc):
-    at: AwareDatetime
+class SessionView(SessionDoc):
+    """A session as charging reads it: the one session model (models/sessions.py), with an
+    entry always there (a stay without one is never charged) and the payment sub-document
+    as the plain mapping the charging steps update field by field."""
 
-
-class SessionView(_Doc):
-    """What charging reads of a session (the ingestion part owns the document)."""
-
-    id: str = ""
-    operator_id: str
-    facility_id: str
-    plate: str = ""
-    status: str
     entry: Moment
-    exit: Moment | None = None
-    driver_uid: str | None = None
-    fee: dict[str, Any] | None = None
-    payment: dict[str, Any] | None = None
-    flags: list[str] = Field(default_factory=list)
-    # Set at close when the facility has a settle window: not charged before this instant.
-    charge_at: AwareDatetime | None = None
-    # Set by the session store when re-pairing changed a stay that was already charged.
-    correction_pending: bool = False
-    superseded_by: str | None = None
+    payment: dict[str, Any] | None = None  # type: ignore[assignment]
 
 
 # What payments read of users/{uid}: the driver's profile (models/users.py).
