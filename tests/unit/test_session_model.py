@@ -78,3 +78,20 @@ def test_payments_read_the_same_model_and_keep_the_payment_as_stored() -> None:
     assert view.payment == stored["payment"] and view.charge_at == T0
     assert doc.payment is not None and doc.payment.stored() == stored["payment"]
     assert doc.payment_status == "pending"
+
+
+def test_both_kinds_of_correction_fit_the_model() -> None:
+    doc = sessions.SessionDoc.model_validate(
+        {
+            "operatorId": "op",
+            "facilityId": "fac",
+            "status": "closed",
+            "corrections": [
+                {"fromPlate": "ABC123", "toPlate": "ABD123", "reason": "typo", "by": "u", "at": T0},
+                {"kind": "payment_correction", "at": T0, "difference": 300, "currency": "EUR"},
+            ],
+        }
+    )
+    plate, money = doc.corrections
+    assert plate.is_plate_correction and not money.is_plate_correction
+    assert money.difference == 300

@@ -64,14 +64,28 @@ class EvidenceItem(Document):
 
 
 class Correction(Document):
-    from_plate: str
-    to_plate: str
-    reason: str
-    by: str
-    by_email: str | None = None
+    """One entry of the session's `corrections`: a plate corrected by staff (fromPlate,
+    toPlate, reason, by), or a payment correction after re-pairing (kind
+    "payment_correction": difference, currency, outcome)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str | None = None
     at: AwareDatetime
+    from_plate: str | None = None
+    to_plate: str | None = None
+    reason: str | None = None
+    by: str | None = None
+    by_email: str | None = None
     driver_from: str | None = None
     driver_to: str | None = None
+    status: str | None = None
+    difference: int | None = None
+    currency: str | None = None
+
+    @property
+    def is_plate_correction(self) -> bool:
+        return self.from_plate is not None and self.to_plate is not None
 
 
 class SessionDoc(Document):
