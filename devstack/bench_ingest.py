@@ -93,14 +93,15 @@ def ensure_env() -> None:
 def seed(db: Any) -> str:
     """The bench tenant (idempotent) and a fresh webhook token."""
     from parkingdone import credentials, tenants
+    from parkingdone.models import facilities, operators
 
-    db.collection(tenants.OPERATORS).document(OPERATOR).set(
+    db.collection(operators.COLLECTION).document(OPERATOR).set(
         tenants.Operator(id=OPERATOR, name="Bench Parking").model_dump(by_alias=True)
     )
     facility = tenants.Facility(
         id=FACILITY, operator_id=OPERATOR, name="Bench P1", name_key=tenants.name_key("Bench P1")
     )
-    db.collection(tenants.FACILITIES).document(FACILITY).set(
+    db.collection(facilities.COLLECTION).document(FACILITY).set(
         facility.model_dump(by_alias=True, exclude={"id"})
     )
     token, _ = credentials.issue(db, "webhook", OPERATOR, label="benchmark")

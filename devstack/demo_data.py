@@ -26,7 +26,7 @@ from stripe import StripeClient
 from parkingdone import credentials, tariffs, tenants
 from parkingdone.firebase import app
 from parkingdone.firebase import db as firestore_client
-from parkingdone.models import staff_members
+from parkingdone.models import facilities, operators, staff_members
 from parkingdone.notifications.sender import token_id
 from parkingdone.payments.models import PassProduct
 
@@ -276,14 +276,14 @@ def seed(db: Client, with_phone: bool = False, with_stays: bool | None = None) -
     of both tenants through the running webhook, so the dashboards have something to show.
     """
     now = datetime.now(UTC)
-    _store(db, tenants.OPERATORS, OPERATOR_ID, demo_operator())
-    _store(db, tenants.FACILITIES, FACILITY_ID, demo_facility())
-    _store(db, tenants.OPERATORS, OTHER_OPERATOR_ID, other_operator())
-    _store(db, tenants.FACILITIES, OTHER_FACILITY_ID, other_facility())
+    _store(db, operators.COLLECTION, OPERATOR_ID, demo_operator())
+    _store(db, facilities.COLLECTION, FACILITY_ID, demo_facility())
+    _store(db, operators.COLLECTION, OTHER_OPERATOR_ID, other_operator())
+    _store(db, facilities.COLLECTION, OTHER_FACILITY_ID, other_facility())
     for operator_id, brand in BRANDS.items():
-        db.collection(tenants.OPERATORS).document(operator_id).set(brand, merge=True)
+        db.collection(operators.COLLECTION).document(operator_id).set(brand, merge=True)
     for facility_id, capacity in CAPACITY.items():
-        db.collection(tenants.FACILITIES).document(facility_id).set(
+        db.collection(facilities.COLLECTION).document(facility_id).set(
             {"capacity": capacity}, merge=True
         )
     credentials.store(

@@ -29,8 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from parkingdone import errors
+from parkingdone.models.credentials import COLLECTION
 
-COLLECTION = "credentials"
 CredentialKind = Literal["webhook", "enforcement"]
 KINDS: tuple[CredentialKind, ...] = ("webhook", "enforcement")
 # How stale `lastUsedAt` may be: one write per credential per interval, whatever the traffic.

@@ -5,7 +5,7 @@ The pure part (parsing and checking what an operator typed, planning a tariff ve
 pricing sample stays) is apart from the three writes (`update_settings`,
 `create_facility`, `add_tariff_version`), each one transaction that leaves nothing
 half-written. After a write the facility cache of this process is cleared; other
-processes see the change within `tenants.FACILITY_CACHE_SECONDS`.
+processes see the change within `models/cache.py` TTL_SECONDS.
 
 A tariff version is never edited: a price change is a new version from a chosen time not
 in the past, so every stored fee stays reproducible with the version that priced it.
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from parkingdone import errors, ids, tariffs, tenants
+from parkingdone.models import facilities as facility_docs
 
 MAX_RULES = 20
 MAX_RULE_LENGTH = 300
@@ -163,7 +164,7 @@ ENFORCEMENT_FIELDS = ("enforcementGraceMinutes", "maxStayMinutes")
 def _facility_ref(db: Client, facility_id: str) -> Any:
     if not ids.is_valid(facility_id):
         raise errors.not_found("No such facility")
-    return db.collection(tenants.FACILITIES).document(facility_id)
+    return facility_docs.ref(db, facility_id)
 
 
 def _owned(snapshot: Any, operator_id: str) -> tenants.Facility:
@@ -188,7 +189,7 @@ def update_settings(
         return Change(f"facilities/{facility_id}", before, after)
 
     change = write(db.transaction())
-    tenants.forget_facilities(operator_id)
+    tenants.clear_cache()
     if any(field in change.after for field in ENFORCEMENT_FIELDS):
         count = reanswer_plates(db, operator_id, facility_id)
         change = Change(change.target, change.before, change.after, count)
@@ -244,7 +245,7 @@ def create_facility(
         raise invalid(exc, "invalid_facility") from exc
     except ValueError as exc:
         raise errors.bad_request(str(exc), "invalid_facility") from exc
-    tenants.forget_facilities(operator.id)
+    tenants.clear_cache()
     after = saved.model_dump(by_alias=True, mode="json", exclude={"tariffs", "name_key"})
     return Change(f"facilities/{saved.id}", {}, after)
 
@@ -439,7 +440,7 @@ def add_tariff_version(
         return version
 
     version = write(db.transaction())
-    tenants.forget_facilities(operator_id)
+    tenants.clear_cache()
     after = version.model_dump(by_alias=True, mode="json")
     return version, Change(f"facilities/{facility_id}/tariffs/{version.version}", {}, after)
 

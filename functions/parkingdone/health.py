@@ -15,6 +15,7 @@ from google.api_core import exceptions as google_exceptions
 
 from parkingdone import config
 from parkingdone.firebase import db
+from parkingdone.models import health
 
 FIRESTORE_TIMEOUT_SECONDS = 3.0
 
@@ -32,9 +33,7 @@ def check() -> tuple[int, dict[str, Any]]:
     started = time.perf_counter()
     try:
         # No retries: a health check must answer within seconds, not after a retry deadline.
-        db().collection("_health").document("ping").get(
-            retry=None, timeout=FIRESTORE_TIMEOUT_SECONDS
-        )
+        health.ref(db(), "ping").get(retry=None, timeout=FIRESTORE_TIMEOUT_SECONDS)
     except (google_exceptions.GoogleAPIError, OSError) as exc:
         logger.warn("health.firestore_unreachable", error=repr(exc))
         return 503, {

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from parkingdone import errors, firebase, retention, termination
 from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
+from parkingdone.models import operators
 
 
 class RetentionPolicyRequest(Input):
@@ -31,7 +32,7 @@ class TerminateOperator(Input):
 
 
 def _operator_exists(db, operator_id: str) -> None:
-    if not db.collection("operators").document(operator_id).get().exists:
+    if not operators.ref(db, operator_id).get().exists:
         raise errors.not_found(f"No operator {operator_id!r}", "unknown_operator")
 
 

@@ -34,6 +34,8 @@ from parkingdone.accounts import roles
 from parkingdone.admin.portal import RESERVED
 from parkingdone.callable_api import Caller, Input
 from parkingdone.ids import DocumentId
+from parkingdone.models import facilities as facility_docs
+from parkingdone.models import operators as operator_docs
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 ONBOARDING_TOKEN_LABEL = "Webhook token issued at onboarding"
@@ -169,7 +171,11 @@ def plan(request: OnboardOperator, now: datetime) -> Plan:
 
 
 def _slug_holder(db: Client, transaction: Transaction, slug: str) -> str | None:
-    query = db.collection(tenants.OPERATORS).where(filter=FieldFilter("slug", "==", slug)).limit(1)
+    query = (
+        db.collection(operator_docs.COLLECTION)
+        .where(filter=FieldFilter("slug", "==", slug))
+        .limit(1)
+    )
     for snapshot in transaction.get(query):
         return str(snapshot.id)
     return None
@@ -179,8 +185,8 @@ def _write(
     db: Client, request: OnboardOperator, the_plan: Plan, created_by: str
 ) -> tuple[bool, str | None, str | None]:
     """The transaction: (resumed, new webhook secret or None, its hash or None)."""
-    operator_ref = db.collection(tenants.OPERATORS).document(request.the_operator_id)
-    facility_ref = db.collection(tenants.FACILITIES).document(the_plan.facility.id)
+    operator_ref = db.collection(operator_docs.COLLECTION).document(request.the_operator_id)
+    facility_ref = db.collection(facility_docs.COLLECTION).document(the_plan.facility.id)
 
     @firestore.transactional
     def run(transaction: Transaction) -> tuple[bool, str | None, str | None]:

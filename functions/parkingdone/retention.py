@@ -26,7 +26,7 @@ from google.cloud.firestore import Client
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-POLICIES = "retentionPolicies"
+from parkingdone.models.retention_policies import COLLECTION as POLICIES
 
 
 class RetentionPolicy(BaseModel):

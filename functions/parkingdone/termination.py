@@ -36,9 +36,10 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, privacy
 from parkingdone.accounts.gdpr import jsonable
+from parkingdone.models import retention_state
+from parkingdone.models.deletion_proofs import COLLECTION as PROOFS
+from parkingdone.models.operator_terminations import COLLECTION as TERMINATIONS
 
-TERMINATIONS = "operatorTerminations"
-PROOFS = "deletionProofs"
 DEADLINE = timedelta(days=30)
 DOWNLOAD_WINDOW = timedelta(days=7)
 PAGE = 400
@@ -275,7 +276,7 @@ def _finish(db: Client, operator_id: str, record: dict, now: datetime) -> dict[s
         if ref.get().exists:
             ref.delete()
             progress[name] = progress.get(name, 0) + 1
-    db.collection("retentionState").document(operator_id).delete()
+    retention_state.ref(db, operator_id).delete()
     proof = db.collection(PROOFS).document(secrets.token_hex(12))
     proof.set(
         {

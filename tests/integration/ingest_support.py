@@ -11,6 +11,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import credentials, tenants
+from parkingdone.models import operators, plate_status, sessions
 
 # Two days ago: inside every facility's late-event bound (older events are held for review).
 T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=14, minute=23, second=0, microsecond=0)
@@ -44,7 +45,7 @@ def add_tenant(
     **facility_fields: Any,
 ) -> str:
     """A second operator with one facility and a webhook token; returns the token."""
-    db.collection(tenants.OPERATORS).document(operator_id).set(
+    db.collection(operators.COLLECTION).document(operator_id).set(
         tenants.Operator(id=operator_id, name=operator_id).model_dump(by_alias=True)
     )
     tenants.save_facility(
@@ -57,17 +58,21 @@ def add_tenant(
 
 def sessions_of(db: Client, facility_id: str, plate: str) -> list[dict[str, Any]]:
     query = (
-        db.collection("sessions")
+        db.collection(sessions.COLLECTION)
         .where(filter=FieldFilter("facilityId", "==", facility_id))
         .where(filter=FieldFilter("plate", "==", plate))
     )
-    found = [{**s.to_dict(), "id": s.id} for s in query.get()]
+    snapshots = query.get()
+    # Every stored session has the one model's shape (a ValidationError otherwise).
+    for snapshot in snapshots:
+        sessions.SessionDoc.from_snapshot(snapshot)
+    found = [{**s.to_dict(), "id": s.id} for s in snapshots]
     return sorted(found, key=lambda s: (s["entry"] or s["exit"])["at"])
 
 
 def pointer(db: Client, facility_id: str, plate: str) -> dict[str, Any] | None:
     """The plate's open stay at the facility as its track holds it, or None."""
-    snapshot = db.collection("plateStatus").document(f"{facility_id}__{plate}").get()
+    snapshot = plate_status.ref(db, f"{facility_id}__{plate}").get()
     stays = ((snapshot.to_dict() or {}).get("track") or {}).get("stays") or []
     open_stay = next((s for s in stays if s["status"] == "open"), None)
     return {**open_stay, "state": "open"} if open_stay else None

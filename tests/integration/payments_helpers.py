@@ -13,6 +13,7 @@ from typing import Any
 import requests
 from google.cloud.firestore import Client
 
+from parkingdone.models import emulator_stripe_requests, push_tokens, sessions, users
 from tests.support.services import stripe_client
 
 # The Kamppi P1 example of the integration page: 14:23 → 16:05 Helsinki time (UTC+3 on 2026-03-30).
@@ -36,40 +37,44 @@ def open_session(
 ) -> None:
     """Create a session; with `closed_at` it is created closed (no update trigger fires)."""
     now = datetime.now(UTC)
-    db.collection("sessions").document(session_id).set(
-        {
-            "operatorId": demo.operator_id,
-            "facilityId": demo.facility_id,
-            "plate": plate,
-            "plateRaw": plate,
-            "country": "FI",
-            "source": "anpr",
-            "status": "closed" if closed_at else "open",
-            "entry": {"at": entry, "imageUrl": None, "eventId": f"{session_id}-in"},
-            "exit": {"at": closed_at, "imageUrl": None, "eventId": f"{session_id}-out"}
-            if closed_at
-            else None,
-            "driverUid": demo.driver_uid if driver_uid == "demo" else driver_uid,
-            "reviewRequired": False,
-            "flags": [],
-            "fee": None,
-            "payment": None,
-            "evidence": [],
-            "createdAt": now,
-            "updatedAt": now,
-        }
+    sessions.ref(db, session_id).set(
+        sessions.for_create(
+            {
+                "operatorId": demo.operator_id,
+                "facilityId": demo.facility_id,
+                "plate": plate,
+                "plateRaw": plate,
+                "country": "FI",
+                "source": "anpr",
+                "status": "closed" if closed_at else "open",
+                "entry": {"at": entry, "imageUrl": None, "eventId": f"{session_id}-in"},
+                "exit": {"at": closed_at, "imageUrl": None, "eventId": f"{session_id}-out"}
+                if closed_at
+                else None,
+                "driverUid": demo.driver_uid if driver_uid == "demo" else driver_uid,
+                "reviewRequired": False,
+                "flags": [],
+                "fee": None,
+                "payment": None,
+                "evidence": [],
+                "createdAt": now,
+                "updatedAt": now,
+            }
+        )
     )
 
 
 def close_session(
     db: Client, session_id: str, *, exit_at: datetime = EXIT, status: str = "closed"
 ) -> None:
-    db.collection("sessions").document(session_id).update(
-        {
-            "status": status,
-            "exit": {"at": exit_at, "imageUrl": None, "eventId": f"{session_id}-out"},
-            "updatedAt": datetime.now(UTC),
-        }
+    sessions.ref(db, session_id).update(
+        sessions.check_update(
+            {
+                "status": status,
+                "exit": {"at": exit_at, "imageUrl": None, "eventId": f"{session_id}-out"},
+                "updatedAt": datetime.now(UTC),
+            }
+        )
     )
 
 
@@ -80,7 +85,7 @@ def closed_session(db: Client, demo: Any, session_id: str, **kwargs: Any) -> Non
 
 
 def session(db: Client, session_id: str) -> dict[str, Any]:
-    return db.collection("sessions").document(session_id).get().to_dict() or {}
+    return sessions.ref(db, session_id).get().to_dict() or {}
 
 
 def payment_status(db: Client, session_id: str) -> str | None:
@@ -107,12 +112,12 @@ def use_card(db: Client, demo: Any, number: str) -> str:
         }
     )
     client.v1.payment_methods.attach(method.id, params={"customer": demo.stripe_customer_id})
-    db.collection("users").document(demo.driver_uid).update({"defaultPaymentMethodId": method.id})
+    users.ref(db, demo.driver_uid).update({"defaultPaymentMethodId": method.id})
     return method.id
 
 
 def add_push_token(db: Client, uid: str) -> None:
-    db.collection("users").document(uid).collection("pushTokens").document("phone").set(
+    push_tokens.of_user(db, uid).document("phone").set(
         {"token": f"token-{uid}", "platform": "android", "updatedAt": datetime.now(UTC)}
     )
 
@@ -139,7 +144,7 @@ def payment_intents(customer_id: str) -> list[dict[str, Any]]:
 
 def stripe_requests(db: Client, path: str) -> list[dict[str, Any]]:
     """Requests our code sent to Stripe (recorded under the emulator, before stripping)."""
-    docs = db.collection("emulatorStripeRequests").where("path", "==", path).get()
+    docs = emulator_stripe_requests.collection(db).where("path", "==", path).get()
     return [d.to_dict() for d in docs]
 
 

@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 import requests
 
 from devstack import demo_data
+from parkingdone.models import cache
 from tests.integration import admin_support as support
 from tests.integration.test_enforcement_api import add_pass, get_check, open_session
 from tests.support.firestore_rest import Caller
@@ -89,7 +90,7 @@ def test_facility_settings_are_what_the_app_and_the_functions_read(db, demo, hos
     assert (cached.enforcement_grace_minutes, cached.max_stay_minutes) == (0, 4320)
     wait_for(
         lambda: get_check(hosting_url, "GRC-101").json()["shouldFine"] is True,
-        timeout=tenants.FACILITY_CACHE_SECONDS + 15,
+        timeout=cache.TTL_SECONDS + 15,
         what="the enforcement API reading the new grace",
     )
 

@@ -141,9 +141,10 @@ def test_provider_down_at_exit_waits_pending_then_charges_once(db, demo, stripe_
 
 def test_payment_work_without_its_facility_is_dead_lettered_and_replayable(db, demo):
     from parkingdone import tenants
+    from parkingdone.models import facilities
 
     open_session(db, demo, "orphan", closed_at=EXIT)
-    facility_ref = db.collection(tenants.FACILITIES).document(demo.facility_id)
+    facility_ref = db.collection(facilities.COLLECTION).document(demo.facility_id)
     facility_doc = facility_ref.get().to_dict()
     facility_ref.delete()
     tenants.clear_cache()

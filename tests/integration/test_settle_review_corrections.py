@@ -7,7 +7,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from parkingdone import tenants
+from parkingdone.models import facilities
 from parkingdone.payments import charging
 from tests.integration.payments_helpers import (
     ENTRY,
@@ -27,8 +27,8 @@ def _facility(db, demo, **fields):
     """A new facility like the demo one with `fields` changed (functions cache facilities
     briefly, so a setting is tested on a facility they have not seen)."""
     facility_id = f"kamppi-{uuid.uuid4().hex[:8]}"
-    doc = db.collection(tenants.FACILITIES).document(demo.facility_id).get().to_dict()
-    db.collection(tenants.FACILITIES).document(facility_id).set({**doc, **fields})
+    doc = db.collection(facilities.COLLECTION).document(demo.facility_id).get().to_dict()
+    db.collection(facilities.COLLECTION).document(facility_id).set({**doc, **fields})
     return dataclasses.replace(demo, facility_id=facility_id)
 
 

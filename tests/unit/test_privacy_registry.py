@@ -24,8 +24,18 @@ def _collection_names_written_by_the_package() -> set[str]:
     module.NAME) defined anywhere in the package."""
     constants: dict[str, set[str]] = {}
     calls: list[ast.expr] = []
-    for path in PACKAGE.rglob("*.py"):
-        tree = ast.parse(path.read_text())
+    trees = {path: ast.parse(path.read_text()) for path in PACKAGE.rglob("*.py")}
+    # `COLLECTION` of each models/ module, for `from parkingdone.models.x import COLLECTION as X`.
+    model_names = {
+        path.stem: node.value.value
+        for path, tree in trees.items()
+        if path.parent.name == "models"
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and any(isinstance(t, ast.Name) and t.id == "COLLECTION" for t in node.targets)
+    }
+    for tree in trees.values():
         for node in tree.body:  # module-level string constants
             if (
                 isinstance(node, ast.Assign)
@@ -35,6 +45,15 @@ def _collection_names_written_by_the_package() -> set[str]:
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         constants.setdefault(target.id, set()).add(node.value.value)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "parkingdone.models."
+            ):
+                stem = (node.module or "").rsplit(".", 1)[1]
+                for alias in node.names:
+                    if alias.name == "COLLECTION" and stem in model_names:
+                        constants.setdefault(alias.asname or alias.name, set()).add(
+                            model_names[stem]
+                        )
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)

@@ -43,9 +43,10 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, firebase, privacy
 from parkingdone.callable_api import Caller
+from parkingdone.models import events, push_tokens, users, vehicles
+from parkingdone.models.deletion_proofs import COLLECTION as PROOFS
+from parkingdone.models.gdpr_requests import COLLECTION as GDPR_REQUESTS
 
-GDPR_REQUESTS = "gdprRequests"
-PROOFS = "deletionProofs"
 DELETION_DEADLINE = timedelta(days=30)
 DEFER_UNTIL_BEFORE_DUE = timedelta(days=2)
 REQUEST_KEPT_AFTER_COMPLETION = timedelta(days=30)
@@ -134,17 +135,17 @@ def _account(uid: str) -> dict[str, Any]:
 
 def collect(db: firestore.Client, uid: str, now: datetime) -> dict[str, Any]:
     """Everything stored about the driver, section by section, as JSON values."""
-    user_ref = db.collection("users").document(uid)
+    user_ref = users.ref(db, uid)
     profile = user_ref.get()
     data: dict[str, Any] = {
         "exportedAt": now.isoformat(),
         "account": _account(uid),
         "profile": jsonable(profile.to_dict()) if profile.exists else None,
-        "vehicles": [_plain(d) for d in _all(user_ref.collection("vehicles"))],
+        "vehicles": [_plain(d) for d in _all(vehicles.of_user(db, uid))],
         # Tokens identify devices, not people; the export says which devices are registered.
         "pushTokens": [
             {"id": d.id, "platform": d.get("platform"), "updatedAt": jsonable(d.get("updatedAt"))}
-            for d in _all(user_ref.collection("pushTokens"))
+            for d in _all(push_tokens.of_user(db, uid))
         ],
     }
     for entry in privacy.linked_to_driver():
@@ -166,7 +167,7 @@ def collect(db: firestore.Client, uid: str, now: datetime) -> dict[str, Any]:
         - known
         - {None}
     )
-    refs = [db.collection("events").document(i) for i in sorted(event_ids)]
+    refs = [db.collection(events.COLLECTION).document(i) for i in sorted(event_ids)]
     for snapshot in db.get_all(refs) if refs else []:
         if snapshot.exists:
             data.setdefault("events", []).append(_plain(snapshot))
@@ -271,7 +272,7 @@ def _in_batches(db: firestore.Client, snapshots, apply) -> int:
 
 
 def _delete_stripe_customer(db: firestore.Client, uid: str) -> int:
-    profile = db.collection("users").document(uid).get()
+    profile = users.ref(db, uid).get()
     customer_id = (profile.to_dict() or {}).get("stripeCustomerId") if profile.exists else None
     if not customer_id:
         return 0
@@ -300,7 +301,7 @@ def delete_driver_data(
             for snapshot in matches:
                 db.recursive_delete(snapshot.reference)
             counts[f"{entry.name}Deleted"] = len(matches)
-    counts["userDocumentsDeleted"] = db.recursive_delete(db.collection("users").document(uid))
+    counts["userDocumentsDeleted"] = db.recursive_delete(users.ref(db, uid))
     try:
         auth.delete_user(uid, app=firebase.app())
         counts["authAccountDeleted"] = 1

@@ -16,7 +16,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import Field
 
 from parkingdone.callable_api import Caller, Input
-from parkingdone.notifications.sender import PUSH_TOKENS, USERS, token_id
+from parkingdone.models.push_tokens import COLLECTION as PUSH_TOKENS
+from parkingdone.models.users import COLLECTION as USERS
+from parkingdone.notifications.sender import token_id
 
 MAX_TOKENS_PER_USER = 20
 

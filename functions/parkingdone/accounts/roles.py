@@ -28,9 +28,9 @@ from parkingdone import errors, firebase
 from parkingdone.callable_api import OPERATOR_ROLES, Caller, Input
 from parkingdone.ids import DocumentId
 from parkingdone.models import staff_members
+from parkingdone.models.operators import COLLECTION as OPERATORS
+from parkingdone.models.role_changes import COLLECTION as ROLE_CHANGES
 
-OPERATORS = "operators"
-ROLE_CHANGES = "roleChanges"
 _RANK = {None: 0, "operator_staff": 1, "operator_admin": 2}
 
 

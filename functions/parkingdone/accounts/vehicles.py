@@ -17,10 +17,10 @@ from pydantic import Field
 
 from parkingdone import errors, plates
 from parkingdone.callable_api import Caller, Input
+from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
+from parkingdone.models.users import COLLECTION as USERS
+from parkingdone.models.vehicles import COLLECTION as VEHICLES
 
-USERS = "users"
-VEHICLES = "vehicles"
-PLATE_OWNERS = "plateOwners"
 MAX_VEHICLES = 10
 
 

@@ -8,7 +8,6 @@ A record of another operator answers 404 (`scoped`), a refused action 403.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +17,6 @@ from parkingdone.admin import auth
 from parkingdone.firebase import db
 from parkingdone.models import operators
 from parkingdone.models.operators import OperatorDoc
-
-_SLUG_CACHE: dict[str, tuple[float, OperatorDoc | None]] = {}
-_SLUG_CACHE_SECONDS = 60.0
 
 
 class Refused(Exception):
@@ -35,16 +31,12 @@ class Refused(Exception):
 def portal_operator(slug: str | None) -> OperatorDoc | None:
     if not slug:
         return None
-    cached = _SLUG_CACHE.get(slug)
-    if cached and time.monotonic() - cached[0] < _SLUG_CACHE_SECONDS:
-        return cached[1]
-    found = operators.by_slug(db(), slug)
-    _SLUG_CACHE[slug] = (time.monotonic(), found)
-    return found
+    return operators.by_slug(db(), slug)
 
 
 def clear_cache() -> None:
-    _SLUG_CACHE.clear()
+    """Forget the cached operators (the portal's branding is read through them)."""
+    operators.invalidate()
 
 
 def refusal_for(principal: auth.Principal, portal: OperatorDoc | None) -> str | None:

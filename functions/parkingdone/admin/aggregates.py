@@ -30,9 +30,9 @@ from google.cloud import firestore
 from google.cloud.firestore import Client
 
 from parkingdone.models import payments, sessions
+from parkingdone.models.daily_stats import COLLECTION as DAILY
+from parkingdone.models.operator_stats import COLLECTION as TOTALS
 
-DAILY = "dailyStats"
-TOTALS = "operatorStats"
 Kind = Literal["session", "payment"]
 
 

@@ -21,13 +21,14 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from parkingdone import plates
 from parkingdone.admin.queries import plate_variants
 from parkingdone.models import disputes, payments, sessions, wallet_movements, wallets
+from parkingdone.models import vehicles as vehicle_docs
 from parkingdone.models.disputes import DisputeDoc
+from parkingdone.models.passes import COLLECTION as PASSES
 from parkingdone.models.payments import PaymentDoc
+from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
 from parkingdone.models.sessions import SessionDoc
+from parkingdone.models.users import COLLECTION as USERS
 
-USERS = "users"
-PASSES = "passes"
-PLATE_OWNERS = "plateOwners"
 # The most customers one search lists, and the candidates a name or e-mail search reads
 # before keeping this operator's customers only.
 MAX_RESULTS = 20
@@ -181,7 +182,7 @@ def profile(db: Client, operator_id: str, uid: str) -> Profile | None:
         return None
     user_ref = db.collection(USERS).document(uid)
     user = user_ref.get().to_dict() or {}
-    vehicles = [{**v.to_dict(), "id": v.id} for v in user_ref.collection("vehicles").get()]
+    vehicles = [{**v.to_dict(), "id": v.id} for v in vehicle_docs.of_user(db, uid).get()]
 
     def of_operator(collection: str, owner: str, order: str) -> Any:
         return (

@@ -7,7 +7,7 @@ tile run concurrently. Periods are local calendar days in the operator's time zo
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cachetools import TTLCache
 from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -26,8 +27,8 @@ PERIODS = (("today", 1), ("7 days", 7), ("30 days", 30))
 TREND_DAYS = 30
 _POOL = ThreadPoolExecutor(max_workers=12, thread_name_prefix="kpi")
 # Past days' revenue changes only by a late refund: cached briefly per process.
-_DAY_CACHE: dict[tuple[str, date], tuple[float, int]] = {}
-_DAY_CACHE_SECONDS = 600.0
+_DAY_CACHE: TTLCache[tuple[str, date], int] = TTLCache(maxsize=4096, ttl=600.0)
+_DAY_CACHE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -155,9 +156,10 @@ def revenue_trend(
     jobs: dict[str, Callable[[], dict[str, int]]] = {}
     values: dict[date, int] = {}
     for start in days:
-        cached = _DAY_CACHE.get((operator_id, start.date()))
-        if start.date() != today and cached and time.monotonic() - cached[0] < _DAY_CACHE_SECONDS:
-            values[start.date()] = cached[1]
+        with _DAY_CACHE_LOCK:
+            cached = _DAY_CACHE.get((operator_id, start.date()))
+        if start.date() != today and cached is not None:
+            values[start.date()] = cached
             continue
         end = local_midnight(start + timedelta(hours=36), zone)
         jobs[start.date().isoformat()] = lambda s=start, e=end: _aggregate(
@@ -170,7 +172,8 @@ def revenue_trend(
     for key, result in _run(jobs, cost).items():
         day = date.fromisoformat(key)
         values[day] = result.get("amount", 0)
-        _DAY_CACHE[(operator_id, day)] = (time.monotonic(), values[day])
+        with _DAY_CACHE_LOCK:
+            _DAY_CACHE[(operator_id, day)] = values[day]
     return [(start.date(), values[start.date()]) for start in days]
 
 

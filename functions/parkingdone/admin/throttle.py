@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from google.cloud.firestore import Client
 
-COLLECTION = "signInThrottle"
+from parkingdone.models.sign_in_throttle import COLLECTION
+
 FREE_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 BASE_DELAY_SECONDS = 15

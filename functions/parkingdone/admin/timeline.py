@@ -241,6 +241,8 @@ def build(session: SessionDoc, facility: FacilityDoc, evidence: Evidence) -> lis
                 )
             )
     for correction in session.corrections:
+        if not correction.is_plate_correction:
+            continue  # a payment correction shows with the payments
         items.append(
             Item(
                 correction.at,

@@ -50,6 +50,15 @@ from parkingdone.enforcement.decision import (
     shard_of,
     whitelist_entry,
 )
+from parkingdone.models import facilities
+from parkingdone.models.enforcement_checks import COLLECTION as CHECKS
+from parkingdone.models.passes import COLLECTION as PASSES
+from parkingdone.models.plate_skeletons import COLLECTION as SKELETONS
+from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
+from parkingdone.models.sessions import COLLECTION as SESSIONS
+from parkingdone.models.sessions import SessionDoc
+from parkingdone.models.whitelist_shards import COLLECTION as SHARDS
+from parkingdone.models.whitelist_snapshots import COLLECTION as SNAPSHOTS
 from parkingdone.sessions.machine import Track
 from parkingdone.sessions.store import (
     has_saved_card,
@@ -58,15 +67,6 @@ from parkingdone.sessions.store import (
     track_from_sessions,
 )
 
-PLATE_STATUS = "plateStatus"
-SKELETONS = "plateSkeletons"
-SHARDS = "whitelistShards"
-CHECKS = "enforcementChecks"
-SNAPSHOTS = "whitelistSnapshots"
-SESSIONS = "sessions"
-PASSES = "passes"
-USERS = "users"
-FACILITIES = "facilities"
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)
@@ -74,13 +74,6 @@ CHECK_LOG_TTL = settings.CHECK_LOG_RETENTION
 
 
 # --- The projection ----------------------------------------------------------------------
-
-
-def _facility(db: Client, facility_id: str) -> tenants.Facility | None:
-    snapshot = db.collection(FACILITIES).document(facility_id).get()
-    if not snapshot.exists:
-        return None
-    return tenants.Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
 
 
 def tariff_terms(facility: tenants.Facility):
@@ -133,12 +126,20 @@ def sessions_for_projection(
     return found
 
 
-def money_of(session: dict[str, Any]) -> dict[str, Any]:
-    """What the projection mirrors of a session beyond its pairing."""
+def _session_docs(snapshots) -> list[SessionDoc]:
+    return [d for d in (SessionDoc.from_snapshot(s) for s in snapshots) if d is not None]
+
+
+def _has_payment(session: SessionDoc) -> bool:
+    return session.payment is not None and bool(session.payment.stored())
+
+
+def money_of(session: SessionDoc) -> dict[str, Any]:
+    """What the projection mirrors of a session beyond its pairing (sub-documents as stored)."""
     return {
-        "driverUid": session.get("driverUid"),
-        "payment": session.get("payment"),
-        "fee": session.get("fee"),
+        "driverUid": session.driver_uid,
+        "payment": session.payment.stored() if session.payment is not None else None,
+        "fee": session.fee,
     }
 
 
@@ -280,7 +281,7 @@ def rebuild(
     (payment, fee, driver). With no stored track (or `resync`, after a plate correction moved
     a session), the track is rebuilt from the plate's session documents.
     """
-    facility = _facility(db, facility_id)
+    facility = facilities.load(db, facility_id)
     if facility is None or facility.operator_id != operator_id:
         logger.warn(
             "enforcement.rebuild_unknown_facility", operatorId=operator_id, facilityId=facility_id
@@ -311,31 +312,27 @@ def rebuild(
         current = next(iter(transaction.get(ref)), None)
         previous = current.to_dict() if current is not None and current.exists else None
         if previous is None or "track" not in previous or resync:
-            found = [(s.id, s.to_dict()) for s in transaction.get(sessions_query)]
-            found = [(sid, s) for sid, s in found if s.get("plate") == plate]
+            found = _session_docs(transaction.get(sessions_query))
+            found = [s for s in found if s.plate == plate]
             track = track_from_sessions(found, plate)
-            sessions = dict(found)
+            sessions = {s.id: s for s in found}
         else:
             track = track_from(previous, plate)
             refs = [db.collection(SESSIONS).document(r.session_id) for r in track.stays]
-            sessions = {
-                s.id: s.to_dict() for s in (transaction.get_all(refs) if refs else []) if s.exists
-            }
+            found = _session_docs(transaction.get_all(refs) if refs else [])
+            sessions = {s.id: s for s in found}
         # A session moved to another plate (a correction) no longer belongs to this track.
-        moved = {sid for sid, s in sessions.items() if s.get("plate") != plate}
+        moved = {sid for sid, s in sessions.items() if s.plate != plate}
         if moved:
             track = replace(track, stays=tuple(r for r in track.stays if r.session_id not in moved))
         passes = {p.id: _pass_fields(p.to_dict()) for p in transaction.get(passes_query)}
         # Drivers of open stays and of stays closed but not charged yet: a saved card covers both.
         drivers = sorted(
             {
-                s.get("driverUid")
+                s.driver_uid
                 for s in sessions.values()
-                if s.get("driverUid")
-                and (
-                    s.get("status") == "open"
-                    or (s.get("status") == "closed" and not s.get("payment"))
-                )
+                if s.driver_uid
+                and (s.status == "open" or (s.status == "closed" and not _has_payment(s)))
             }
         )
         holders = [uid for uid in drivers if has_saved_card(transaction, db, uid)]

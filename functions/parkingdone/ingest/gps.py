@@ -23,6 +23,7 @@ from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
 from parkingdone.ingest import inbox
 from parkingdone.ingest.models import FUTURE_TOLERANCE
+from parkingdone.models import facilities, plate_owners
 from parkingdone.sessions import machine, store
 from parkingdone.timestamps import IsoTimestamp
 
@@ -103,13 +104,6 @@ def plausible(action: str, lat: float, lng: float, accuracy: float, polygon) -> 
 # --- the callable ------------------------------------------------------------------------
 
 
-def _load_facility(db, facility_id: str) -> tenants.Facility:
-    snapshot = db.collection(tenants.FACILITIES).document(facility_id).get()
-    if not snapshot.exists:
-        raise errors.not_found(f"Unknown facility {facility_id!r}", "unknown_facility")
-    return tenants.Facility.model_validate({**snapshot.to_dict(), "id": snapshot.id})
-
-
 def _flapping(db, facility: tenants.Facility, gps: GpsEvent, plate: str) -> float | None:
     """Seconds until the event should be sent again if it is boundary flapping, else None."""
     if gps.action == "exit":
@@ -137,10 +131,12 @@ def handle(caller: Caller, data: Any) -> dict[str, Any]:
     except plates.InvalidPlate as exc:
         raise errors.bad_request(f"Invalid plate {gps.plate!r}: {exc}", "invalid_plate") from exc
     db = firebase.db()
-    owner = db.collection(store.PLATE_OWNERS).document(plate).get()
+    owner = plate_owners.ref(db, plate).get()
     if not owner.exists or owner.get("uid") != uid:
         raise errors.forbidden("This plate is not registered to your account", "not_your_vehicle")
-    facility = _load_facility(db, gps.facility_id)
+    facility = facilities.load(db, gps.facility_id)
+    if facility is None:
+        raise errors.not_found(f"Unknown facility {gps.facility_id!r}", "unknown_facility")
     if len(facility.geofence) < 3:
         raise errors.not_now("This facility has no GPS geofence", "no_geofence")
     if gps.accuracy > MAX_ACCURACY_M:

@@ -22,9 +22,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import tenants
 from parkingdone.enforcement import store as projection
+from parkingdone.models.events import COLLECTION as EVENTS
 from parkingdone.sessions import machine, store
 
-EVENTS = "events"
 MAX_ATTEMPTS = 5
 # Statuses after which an event is never processed again: applied, or held for review.
 SETTLED = frozenset({"processed", "review"})

@@ -33,17 +33,17 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, privacy, retention
+from parkingdone.models.enforcement_checks import COLLECTION as CHECKS
+from parkingdone.models.events import COLLECTION as EVENTS
+from parkingdone.models.operators import COLLECTION as OPERATORS
+from parkingdone.models.passes import COLLECTION as PASSES
+from parkingdone.models.payments import COLLECTION as PAYMENTS
+from parkingdone.models.receipts import COLLECTION as RECEIPTS
+from parkingdone.models.retention_state import COLLECTION as STATE
+from parkingdone.models.sessions import COLLECTION as SESSIONS
 
-SESSIONS = "sessions"
-EVENTS = "events"
-PAYMENTS = "payments"
-RECEIPTS = "receipts"
-PASSES = "passes"
-CHECKS = "enforcementChecks"
 TICKETS = "tickets"
 DISPUTES = "disputes"
-OPERATORS = "operators"
-STATE = "retentionState"
 
 BUDGET = 5000  # documents per step and operator per run
 PAGE = 400  # below Firestore's 500 writes per batch, with room for the cascades

@@ -21,8 +21,9 @@ from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import settings, tenants
+from parkingdone import settings
 from parkingdone.ingest import inbox
+from parkingdone.models import facilities
 from parkingdone.sessions import evidence, store
 from parkingdone.sessions.machine import Flag
 
@@ -51,7 +52,7 @@ def _stay_limits(db: Client) -> Iterator[_StayLimit]:
     last = None
     while True:
         query = (
-            db.collection(tenants.FACILITIES)
+            db.collection(facilities.COLLECTION)
             .select(["operatorId", "maxStayMinutes"])
             .order_by("__name__")
             .limit(FACILITY_PAGE)

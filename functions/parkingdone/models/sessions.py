@@ -1,11 +1,17 @@
-"""sessions/{sessionId}: one parking stay (written by ingestion, payments and evidence)."""
+"""sessions/{sessionId}: one parking stay (written by ingestion, payments and evidence).
+
+`SessionDoc` is the one description of the document. The pairing (sessions/machine.py,
+pure) says what a stay is; the session store writes it through `for_create` and
+`check_update`, payments read it as `payments.models.SessionView`, enforcement and the
+dashboard as `SessionDoc`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from google.cloud.firestore import Client
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from parkingdone.models.base import Document
 
@@ -24,6 +30,12 @@ class Moment(Document):
 
 
 class PaymentSummary(Document):
+    """The session's payment as charging keeps it; charging's own bookkeeping fields (locks,
+    attempts, retries) are kept as they are (`extra="allow"`) so that the sub-document
+    round-trips unchanged (`stored`)."""
+
+    model_config = ConfigDict(extra="allow")
+
     status: str | None = None
     payment_id: str | None = None
     amount: int | None = None
@@ -40,6 +52,10 @@ class PaymentSummary(Document):
     wallet_amount: int | None = None
     wallet_refunded_amount: int | None = None
 
+    def stored(self) -> dict[str, Any]:
+        """The sub-document as it was read (camelCase, unknown fields included)."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude={"id"})
+
 
 class EvidenceItem(Document):
     kind: str
@@ -52,14 +68,28 @@ class EvidenceItem(Document):
 
 
 class Correction(Document):
-    from_plate: str
-    to_plate: str
-    reason: str
-    by: str
-    by_email: str | None = None
+    """One entry of the session's `corrections`: a plate corrected by staff (fromPlate,
+    toPlate, reason, by), or a payment correction after re-pairing (kind
+    "payment_correction": difference, currency, outcome)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str | None = None
     at: AwareDatetime
+    from_plate: str | None = None
+    to_plate: str | None = None
+    reason: str | None = None
+    by: str | None = None
+    by_email: str | None = None
     driver_from: str | None = None
     driver_to: str | None = None
+    status: str | None = None
+    difference: int | None = None
+    currency: str | None = None
+
+    @property
+    def is_plate_correction(self) -> bool:
+        return self.from_plate is not None and self.to_plate is not None
 
 
 class SessionDoc(Document):
@@ -79,6 +109,12 @@ class SessionDoc(Document):
     payment: PaymentSummary | None = None
     evidence: list[EvidenceItem] = Field(default_factory=list)
     corrections: list[Correction] = Field(default_factory=list)
+    # Set at close when the facility has a settle window: not charged before this instant.
+    charge_at: AwareDatetime | None = None
+    # Set by the session store when re-pairing changed a stay that was already charged.
+    correction_pending: bool = False
+    superseded_by: str | None = None
+    pairing_seq: int | None = None
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
 
@@ -93,5 +129,35 @@ class SessionDoc(Document):
         return None
 
 
+# The stored names of the document's fields (camelCase), for checking writes.
+FIELDS = frozenset(
+    field.alias or name for name, field in SessionDoc.model_fields.items() if name != "id"
+)
+
+
+def ref(db: Client, session_id: str):
+    return db.collection(COLLECTION).document(session_id)
+
+
 def get(db: Client, session_id: str) -> SessionDoc | None:
-    return SessionDoc.from_snapshot(db.collection(COLLECTION).document(session_id).get())
+    return SessionDoc.from_snapshot(ref(db, session_id).get())
+
+
+def for_create(document: dict[str, Any]) -> dict[str, Any]:
+    """A new session document, checked against the model: the same fields and values back
+    (those given, nothing added), or a ValidationError for a shape the model does not know."""
+    unknown = set(document) - FIELDS
+    if unknown:
+        raise ValueError(f"not fields of a session: {sorted(unknown)}")
+    return SessionDoc.model_validate(document).model_dump(
+        by_alias=True, exclude_unset=True, exclude={"id"}
+    )
+
+
+def check_update(fields: dict[str, Any]) -> dict[str, Any]:
+    """An update of a session, its keys checked against the model (a dotted path by its
+    first part)."""
+    unknown = {key for key in fields if key.split(".", 1)[0] not in FIELDS}
+    if unknown:
+        raise ValueError(f"not fields of a session: {sorted(unknown)}")
+    return fields

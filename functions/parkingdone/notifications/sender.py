@@ -23,11 +23,11 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
 from parkingdone import config, firebase
+from parkingdone.models.push_tokens import COLLECTION as PUSH_TOKENS
+from parkingdone.models.pushes import COLLECTION as PUSHES
+from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.notifications import texts
 
-USERS = "users"
-PUSH_TOKENS = "pushTokens"
-PUSHES = "pushes"
 RETRY_FUNCTION = "pushRetry"
 # FCM refuses more than 500 tokens per multicast; a driver has a handful of devices.
 MAX_TOKENS = 500

@@ -17,9 +17,9 @@ from firebase_functions import logger
 from pydantic import ValidationError
 
 from parkingdone import config, firebase, tariffs, tenants
+from parkingdone.models.sessions import COLLECTION as SESSIONS
 from parkingdone.notifications import sender
 
-SESSIONS = "sessions"
 REMINDER_FUNCTION = "freePeriodReminder"
 REMINDER_LEAD = timedelta(minutes=5)
 EARLY_TOLERANCE = timedelta(seconds=60)

@@ -1,32 +1,19 @@
-"""The tenant and driver records payments read: operators (cached briefly), facilities,
-and the payment part of a driver's profile."""
+"""The tenant and driver records payments read: operators and facilities (cached briefly,
+models/cache.py), and the payment part of a driver's profile."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 from google.cloud.firestore import Client
 
 from parkingdone import tenants
-from parkingdone.payments.models import USERS, DriverPaymentProfile
-
-_operators: dict[str, tuple[float, tenants.Operator]] = {}
-_operators_lock = threading.Lock()
-OPERATOR_CACHE_SECONDS = 30.0
+from parkingdone.models import users
+from parkingdone.payments.models import DriverPaymentProfile
 
 
 def operator(db: Client, operator_id: str) -> tenants.Operator:
-    now = time.monotonic()
-    with _operators_lock:
-        hit = _operators.get(operator_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    found = tenants.get_operator(db, operator_id)
+    found = tenants.cached_operator(db, operator_id)
     if found is None:
         raise LookupError(f"operator {operator_id} not found")
-    with _operators_lock:
-        _operators[operator_id] = (now + OPERATOR_CACHE_SECONDS, found)
     return found
 
 
@@ -41,7 +28,4 @@ def driver_profile(db: Client, uid: str | None) -> DriverPaymentProfile | None:
     """The payment part of users/{uid}; None for no driver or no profile."""
     if not uid:
         return None
-    snapshot = db.collection(USERS).document(uid).get()
-    if not snapshot.exists:
-        return None
-    return DriverPaymentProfile.model_validate(snapshot.to_dict())
+    return users.get(db, uid)

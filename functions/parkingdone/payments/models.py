@@ -12,14 +12,16 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-SESSIONS = "sessions"
-USERS = "users"
-PAYMENTS = "payments"
-RECEIPTS = "receipts"
-RECEIPT_COUNTERS = "receiptCounters"
-PASS_PRODUCTS = "passProducts"
-PASSES = "passes"
-STRIPE_EVENTS = "stripeEvents"
+# The collections the payments modules write: named in models/, imported from here.
+from parkingdone.models.pass_products import COLLECTION as PASS_PRODUCTS  # noqa: F401
+from parkingdone.models.passes import COLLECTION as PASSES  # noqa: F401
+from parkingdone.models.payments import COLLECTION as PAYMENTS  # noqa: F401
+from parkingdone.models.receipt_counters import COLLECTION as RECEIPT_COUNTERS  # noqa: F401
+from parkingdone.models.receipts import COLLECTION as RECEIPTS  # noqa: F401
+from parkingdone.models.sessions import COLLECTION as SESSIONS  # noqa: F401
+from parkingdone.models.sessions import Moment, SessionDoc
+from parkingdone.models.stripe_events import COLLECTION as STRIPE_EVENTS  # noqa: F401
+from parkingdone.models.users import User
 
 PaymentStatus = Literal[
     "not_required",
@@ -44,38 +46,17 @@ class _Doc(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=False)
 
 
-class Moment(_Doc):
-    at: AwareDatetime
+class SessionView(SessionDoc):
+    """A session as charging reads it: the one session model (models/sessions.py), with an
+    entry always there (a stay without one is never charged) and the payment sub-document
+    as the plain mapping the charging steps update field by field."""
 
-
-class SessionView(_Doc):
-    """What charging reads of a session (the ingestion part owns the document)."""
-
-    id: str = ""
-    operator_id: str
-    facility_id: str
-    plate: str = ""
-    status: str
     entry: Moment
-    exit: Moment | None = None
-    driver_uid: str | None = None
-    fee: dict[str, Any] | None = None
-    payment: dict[str, Any] | None = None
-    flags: list[str] = Field(default_factory=list)
-    # Set at close when the facility has a settle window: not charged before this instant.
-    charge_at: AwareDatetime | None = None
-    # Set by the session store when re-pairing changed a stay that was already charged.
-    correction_pending: bool = False
-    superseded_by: str | None = None
+    payment: dict[str, Any] | None = None  # type: ignore[assignment]
 
 
-class DriverPaymentProfile(_Doc):
-    """The payment part of users/{uid} (the driver part owns the document)."""
-
-    email: str | None = None
-    language: str = "en"
-    stripe_customer_id: str | None = None
-    default_payment_method_id: str | None = None
+# What payments read of users/{uid}: the driver's profile (models/users.py).
+DriverPaymentProfile = User
 
 
 class RefundRecord(_Doc):

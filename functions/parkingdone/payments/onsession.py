@@ -17,9 +17,10 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
 from parkingdone import errors
+from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.payments import charging, lookups, publisher
 from parkingdone.payments.ledger import Subject, charge_request, new_entry
-from parkingdone.payments.models import PAYMENTS, SESSIONS, USERS, LedgerEntry
+from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry
 from parkingdone.payments.provider import ChargeResult, ProviderRejected, ProviderUnavailable
 from parkingdone.payments.registry import get_provider
 from parkingdone.payments.rules import card_of, has_saved_card, session_payment_id, status_for

@@ -22,6 +22,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from parkingdone import errors, ids, plates
+from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
 from parkingdone.payments import charging, lookups
 from parkingdone.payments.access import Actor
 from parkingdone.payments.ledger import Subject, charge_request, new_entry
@@ -42,7 +43,6 @@ from parkingdone.payments.provider import (
 from parkingdone.payments.registry import get_provider
 from parkingdone.payments.rules import card_of, has_saved_card, status_for
 
-PLATE_OWNERS = "plateOwners"
 MAX_START_AHEAD = timedelta(days=60)
 # The most products one facility lists (the app shows them all on one screen).
 MAX_PRODUCTS = 50

@@ -22,6 +22,7 @@ import stripe
 from firebase_functions import logger
 
 from parkingdone import config
+from parkingdone.models.emulator_stripe_requests import COLLECTION as EMULATOR_REQUESTS
 from parkingdone.payments.provider import (
     ChargeRequest,
     ChargeResult,
@@ -33,7 +34,6 @@ from parkingdone.payments.provider import (
 )
 
 # Recorded (emulator only) so tests can see what would have reached real Stripe.
-EMULATOR_REQUESTS = "emulatorStripeRequests"
 # Parameters localstripe does not implement; real Stripe receives them.
 _EMULATOR_UNSUPPORTED = (
     "application_fee_amount",

@@ -25,8 +25,9 @@ from google.cloud.firestore import Client
 from parkingdone import config, firebase
 from parkingdone.errors import ApiError
 from parkingdone.http import create_app
+from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.payments import charging, refunds
-from parkingdone.payments.models import STRIPE_EVENTS, USERS
+from parkingdone.payments.models import STRIPE_EVENTS
 from parkingdone.payments.stripe_provider import _result_of
 
 PAYMENT_INTENT_EVENTS = frozenset(

@@ -18,7 +18,8 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
 from parkingdone import errors, plates, tariffs, tenants
-from parkingdone.sessions.store import PLATE_OWNERS, SESSIONS, plate_ref, track_from
+from parkingdone.models import facilities, plate_owners
+from parkingdone.sessions.store import SESSIONS, plate_ref, track_from
 
 MAX_REASON = 500
 # Payment states in which a correction would leave money with the wrong driver.
@@ -103,8 +104,8 @@ def correct_plate(
         if why_not:
             raise CorrectionError(409, "not_correctable", why_not)
         facility_id = session["facilityId"]
-        owner_ref = db.collection(PLATE_OWNERS).document(new_plate)
-        facility_ref = db.collection(tenants.FACILITIES).document(facility_id)
+        owner_ref = plate_owners.ref(db, new_plate)
+        facility_ref = db.collection(facilities.COLLECTION).document(facility_id)
         new_plate_ref = plate_ref(db, facility_id, new_plate)
         refs = [owner_ref, facility_ref, new_plate_ref]
         found = {s.reference.path: s for s in transaction.get_all(refs)}

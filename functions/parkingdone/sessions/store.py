@@ -21,6 +21,11 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from parkingdone.models import sessions
+from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
+from parkingdone.models.plate_status import COLLECTION as PLATE_STATUS
+from parkingdone.models.sessions import COLLECTION as SESSIONS
+from parkingdone.models.users import COLLECTION as USERS
 from parkingdone.sessions.machine import (
     PAIRING_FLAGS,
     Change,
@@ -32,11 +37,7 @@ from parkingdone.sessions.machine import (
     order_key,
 )
 
-SESSIONS = "sessions"
-PLATE_OWNERS = "plateOwners"
 # The plate's document at a facility: its track and its enforcement projection.
-PLATE_STATUS = "plateStatus"
-USERS = "users"
 
 
 def plate_doc_id(facility_id: str, plate: str) -> str:
@@ -48,7 +49,7 @@ def plate_ref(db: Client, facility_id: str, plate: str) -> firestore.DocumentRef
 
 
 def session_ref(db: Client, session_id: str) -> firestore.DocumentReference:
-    return db.collection(SESSIONS).document(session_id)
+    return sessions.ref(db, session_id)
 
 
 # --- The track as stored -------------------------------------------------------------------
@@ -122,43 +123,46 @@ def track_document(track: Track) -> dict[str, Any]:
     }
 
 
-def track_from_sessions(sessions: list[tuple[str, dict[str, Any]]], plate: str) -> Track:
+def track_from_sessions(docs: list[sessions.SessionDoc], plate: str) -> Track:
     """A track rebuilt from session documents (a plate with no stored track, or a resync)."""
     events: list[Tracked] = []
     stays: list[StayRecord] = []
     seq = 0
-    live = [(sid, s) for sid, s in sessions if s.get("status") != Status.SUPERSEDED]
-    for sid, session in sorted(live, key=lambda p: _first_at(p[1])):
+    live = [s for s in docs if s.status != Status.SUPERSEDED]
+    for session in sorted(live, key=_first_at):
         ids: dict[str, str | None] = {"entry": None, "exit": None}
-        for kind in ("entry", "exit"):
-            mark = session.get(kind)
-            if not mark or not mark.get("at"):
+        for kind, mark in (("entry", session.entry), ("exit", session.exit)):
+            if mark is None:
                 continue
             seq += 1
-            event_id = mark.get("eventId") or f"{sid}:{kind}"
+            event_id = mark.event_id or f"{session.id}:{kind}"
             ids[kind] = event_id
             events.append(
                 Tracked(
                     Event(
                         kind=kind,  # type: ignore[arg-type]
-                        at=mark["at"],
+                        at=mark.at,
                         plate=plate,
-                        plate_raw=session.get("plateRaw") or plate,
+                        plate_raw=session.plate_raw or plate,
                         event_id=event_id,
-                        source=session.get("source", "anpr"),
-                        country=session.get("country"),
-                        image_url=mark.get("imageUrl"),
+                        source=session.source,
+                        country=session.country,
+                        image_url=mark.image_url,
                     ),
                     seq,
                 )
             )
-        flags = tuple(f for f in session.get("flags") or () if f in PAIRING_FLAGS)
-        stays.append(StayRecord(sid, ids["entry"], ids["exit"], Status(session["status"]), flags))
+        flags = tuple(f for f in session.flags if f in PAIRING_FLAGS)
+        stays.append(
+            StayRecord(session.id, ids["entry"], ids["exit"], Status(session.status), flags)
+        )
     return Track(events=tuple(sorted(events, key=order_key)), stays=tuple(stays), seq=seq)
 
 
-def _first_at(session: dict[str, Any]) -> datetime:
-    return ((session.get("entry") or session.get("exit")) or {})["at"]
+def _first_at(session: sessions.SessionDoc) -> datetime:
+    mark = session.entry or session.exit
+    assert mark is not None, f"session {session.id} has neither entry nor exit"
+    return mark.at
 
 
 # --- Reads ---------------------------------------------------------------------------------
@@ -213,10 +217,12 @@ def recent_exit(
 
 
 def write_sessions(transaction: Transaction, db: Client, change: Change, now: datetime) -> None:
-    """Queue the session writes of a pairing change on the transaction."""
+    """Queue the session writes of a pairing change on the transaction, in the shape of the
+    one session model (models/sessions.py)."""
     for session_id, document in change.creates.items():
         transaction.create(
-            session_ref(db, session_id), {**document, "createdAt": now, "updatedAt": now}
+            session_ref(db, session_id),
+            sessions.for_create({**document, "createdAt": now, "updatedAt": now}),
         )
     for session_id, fields in change.updates.items():
         update = {k: v for k, v in fields.items() if k != "pairingFlags"}
@@ -229,4 +235,6 @@ def write_sessions(transaction: Transaction, db: Client, change: Change, now: da
                 update["flags"] = firestore.ArrayUnion(list(after))
         if session_id in change.corrections:
             update["correctionPending"] = True
-        transaction.update(session_ref(db, session_id), {**update, "updatedAt": now})
+        transaction.update(
+            session_ref(db, session_id), sessions.check_update({**update, "updatedAt": now})
+        )

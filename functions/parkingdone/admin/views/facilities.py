@@ -32,7 +32,7 @@ def _facility(facility_id: str) -> tenants.Facility:
     """
     if not ids.is_valid(facility_id):
         abort(404)
-    tenants.forget_facilities(g.operator.id)
+    tenants.clear_cache()
     found = tenants.find_facility(db(), g.operator.id, facility_id)
     if found is None or found.id != facility_id:
         abort(404)
