@@ -73,7 +73,8 @@ class Run:
     # (due instant, ms): ack -> the check sees the car, and due -> the check sees the car.
     check_ms: list[tuple[float, float]] = field(default_factory=list)
     due_check_ms: list[tuple[float, float]] = field(default_factory=list)
-    check_missed: int = 0
+    check_missed: int = 0  # answered not_found for an acknowledged entry
+    check_failed: int = 0  # no answer (an error status or a timeout)
     late_ms: list[tuple[float, float]] = field(default_factory=list)  # (due, ms late)
     push_at: dict[str, float] = field(default_factory=dict)
     paid_at: dict[str, float] = field(default_factory=dict)
@@ -233,11 +234,13 @@ def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
                 )
                 seen = time.time()
                 with run.lock:
-                    if r.ok and r.json().get("status") != "not_found":
+                    if not r.ok:
+                        run.check_failed += 1
+                    elif r.json().get("status") == "not_found":
+                        run.check_missed += 1
+                    else:
                         run.check_ms.append((due, (seen - acked) * 1000))
                         run.due_check_ms.append((due, (seen - due) * 1000))
-                    else:
-                        run.check_missed += 1
             finally:
                 done[number].set()
 
@@ -300,7 +303,7 @@ def report(run: Run, invocations: Counter, drain: float) -> bool:
     print(f"  acknowledgement only              {summary(run.ack_ms)}")
     print(
         f"  processed: entry ack -> check     {summary([ms for _, ms in run.check_ms])}  "
-        f"(answered not_found: {run.check_missed})"
+        f"(answered not_found: {run.check_missed}, no answer: {run.check_failed})"
     )
     first, last = thirds(run.due_check_ms)
     print(f"  processed: entry due -> check     {summary([ms for _, ms in run.due_check_ms])}")
