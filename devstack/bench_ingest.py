@@ -34,6 +34,7 @@ from typing import Any
 import requests
 
 from devstack import stack
+from devstack.benchlib import ensure_env, percentile
 
 OPERATOR = "bench-operator"
 FACILITY = "bench-p1"
@@ -85,11 +86,6 @@ class OpCounter:
         return self
 
 
-def ensure_env() -> None:
-    for key, value in stack.service_env().items():
-        os.environ.setdefault(key, value)
-
-
 def seed(db: Any) -> str:
     """The bench tenant (idempotent) and a fresh webhook token."""
     from parkingdone import credentials, tenants
@@ -139,8 +135,8 @@ def measure_costs(db: Any, token: str, run: str, pairs: int) -> dict[str, float]
             totals[kind][0] += counter.reads
             totals[kind][1] += counter.writes
     return {
-        "inproc_p50": percentile(timings, 50),
-        "inproc_p95": percentile(timings, 95),
+        "inproc_p50": percentile(timings, 0.5),
+        "inproc_p95": percentile(timings, 0.95),
         **{
             f"{kind}_{what}": totals[kind][i] / pairs
             for kind in totals
@@ -153,11 +149,6 @@ def hub(action: str) -> None:
     """Ask the emulator hub to pause or resume Firestore/Pub/Sub triggers."""
     address = os.environ.get("FIREBASE_EMULATOR_HUB") or f"127.0.0.1:{stack.ports()['hub']}"
     requests.put(f"http://{address}/functions/{action}", timeout=10).raise_for_status()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def measure_latency(url: str, token: str, run: str, count: int) -> list[float]:
@@ -289,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     timings = measure_latency(url, token, run, args.latency_requests)
     print(f"ingest: acknowledgement latency through Hosting, {len(timings)} sequential events")
     print(
-        f"  p50 {percentile(timings, 50):.1f} ms  p95 {percentile(timings, 95):.1f} ms  "
-        f"p99 {percentile(timings, 99):.1f} ms  mean {statistics.mean(timings):.1f} ms"
+        f"  p50 {percentile(timings, 0.5):.1f} ms  p95 {percentile(timings, 0.95):.1f} ms  "
+        f"p99 {percentile(timings, 0.99):.1f} ms  mean {statistics.mean(timings):.1f} ms"
     )
 
     ok = True

@@ -21,22 +21,9 @@ from datetime import UTC, datetime
 
 import requests
 
-from devstack import stack
+from devstack.benchlib import Recorder, connect, percentile, register_plates, seed_driver
 
 TOKEN = "bench-device-token"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _recorded(recorder: str, since: int = 0) -> list[dict]:
-    """Recorded requests after the first `since` (only the new ones travel)."""
-    return requests.get(f"{recorder}/messages", params={"since": since}, timeout=5).json()[
-        "messages"
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,40 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    for key, value in stack.service_env().items():
-        os.environ.setdefault(key, value)
-    os.environ.update(stack.local_secrets())
-    sys.path.insert(0, str(stack.ROOT / "functions"))
-    from devstack import demo_data
-    from parkingdone.firebase import db as firestore_client
-    from parkingdone.notifications.sender import token_id
-
-    stack.wait_for_functions()
-    db = firestore_client()
-    demo = demo_data.seed(db)
-    user = db.collection("users").document(demo.driver_uid)
-    user.collection("pushTokens").document(token_id(TOKEN)).set(
-        {"token": TOKEN, "platform": "android", "updatedAt": datetime.now(UTC)}
-    )
+    db = connect()
+    demo = seed_driver(db, TOKEN)
     run_id = uuid.uuid4().hex[:6].upper()
     total = args.warmup + args.rounds
     plates = [f"B{run_id}{n:04d}" for n in range(total)]
-    batch = db.batch()
-    for plate in plates:
-        batch.set(
-            db.collection("plateOwners").document(plate),
-            {
-                "uid": demo.driver_uid,
-                "plate": plate,
-                "plateRaw": plate,
-                "country": "FI",
-                "since": datetime.now(UTC),
-            },
-        )
-    batch.commit()
+    register_plates(db, demo.driver_uid, plates)
 
-    recorder = os.environ["FCM_RECORDER_URL"]
-    requests.delete(f"{recorder}/messages", timeout=5).raise_for_status()
+    recorder = Recorder()
+    recorder.clear()
     webhook = f"{os.environ['HOSTING_URL']}/webhook"
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
     session = requests.Session()
@@ -99,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for number, plate in enumerate(plates):
         if args.interval and number:
             time.sleep(max(0.0, started + args.interval - time.time()))
-        seen = requests.get(f"{recorder}/messages", params={"since": 10**9}, timeout=5).json()[
-            "total"
-        ]
+        seen = recorder.total()
         started = time.time()
         response = session.post(
             webhook,
@@ -123,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         deadline = started + (args.timeout if number >= args.warmup else 60.0)
         arrived = None
         while time.time() < deadline:
-            messages = _recorded(recorder, since=seen)
+            messages = recorder.since(seen)
             if messages:
                 arrived = messages[0]["receivedAt"]
                 break
@@ -133,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             # must not mistake this push for its own.
             print(f"no push within {args.timeout:.0f} s for entry {number}", file=sys.stderr)
             missed += 1
-            while not _recorded(recorder, since=seen) and time.time() < started + 60:
+            while not recorder.since(seen) and time.time() < started + 60:
                 time.sleep(0.05)
             continue
         if number >= args.warmup:
@@ -150,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"  end to end  p50 {statistics.median(latencies):.0f} ms  "
-        f"p95 {_percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms"
+        f"p95 {percentile(latencies, 0.95):.0f} ms  max {max(latencies):.0f} ms"
     )
     print(
         f"  webhook answer  p50 {statistics.median(webhook_times):.0f} ms  "
-        f"p95 {_percentile(webhook_times, 0.95):.0f} ms"
+        f"p95 {percentile(webhook_times, 0.95):.0f} ms"
     )
     print("  targets: p95 < 300 ms (ours), < 500 ms end to end and < 3 s delivery (our SLA)")
     return 0

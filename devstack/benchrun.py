@@ -11,6 +11,7 @@ SIGINT, SIGTERM and SIGHUP stop the run and its stack; a taken port stops it bef
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no such benchmark: {', '.join(sorted(unknown))}")
 
+    # The Functions emulator gives a new worker 30 s to load our code; on a busy shared
+    # machine under a benchmark's load that is not enough, and the request fails instead of
+    # waiting (FUNCTIONS_DISCOVERY_TIMEOUT, seconds).
+    os.environ.setdefault("FUNCTIONS_DISCOVERY_TIMEOUT", "120")
     # A fresh stack per benchmark: one benchmark's trigger backlog must not slow the next.
     failed = []
     try:

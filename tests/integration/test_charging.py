@@ -155,3 +155,61 @@ def test_missing_exit_and_anomaly_are_never_charged(db, demo):
     assert session(db, "missing")["payment"] is None
     assert session(db, "odd")["payment"] is None
     assert len(payment_intents(demo.stripe_customer_id)) == 1
+
+
+def _session_commits(db, session_id: str) -> list[str]:
+    """Record, from now on, each commit of this process that writes the session."""
+    api = db._firestore_api
+    commit, seen = api.commit, []
+    name = f"/documents/sessions/{session_id}"
+
+    def recording(request=None, **kw):
+        writes = (request or {}).get("writes", [])
+        if any(str(w.update.name).endswith(name) for w in writes if w.update):
+            seen.append(session_id)
+        return commit(request=request, **kw)
+
+    api.commit = recording
+    return seen
+
+
+def test_a_card_charge_writes_the_session_once_with_its_outcome(db, demo):
+    # Every session write wakes the session trigger: the claim lives on the ledger entry, so
+    # a registered driver's exit costs the close and the outcome, not a claim write besides.
+    open_session(db, demo, "one-write", closed_at=EXIT)
+    api, commit = db._firestore_api, db._firestore_api.commit
+    try:
+        writes = _session_commits(db, "one-write")
+        assert charging.process_session("one-write") == "succeeded"
+    finally:
+        api.commit = commit
+    assert len(writes) == 1
+    doc = session(db, "one-write")
+    payment_id = rules.session_payment_id("one-write", 1)
+    assert doc["payment"]["status"] == "succeeded" and doc["payment"]["paymentId"] == payment_id
+    assert doc["payment"]["receiptNumber"] and doc["fee"]["total"] == doc["payment"]["amount"]
+    ledger = db.collection("payments").document(payment_id).get().to_dict()
+    assert ledger["lockUntil"] is None and ledger["fee"] == doc["fee"]
+    assert len(payment_intents(demo.stripe_customer_id)) == 1
+
+
+def test_a_claim_whose_holder_died_is_taken_over_from_the_ledger_and_charged_once(db, demo):
+    from datetime import UTC, datetime, timedelta
+
+    from parkingdone.payments import retry
+
+    open_session(db, demo, "holder-died", closed_at=EXIT)
+    # The claim is taken, then its holder dies before the charge: only the ledger knows.
+    decision = charging._claim(db, "holder-died", "trigger", None)
+    assert decision.step is charging.Step.CHARGE
+    assert session(db, "holder-died").get("payment") is None
+    # While its lock holds, every other delivery leaves it alone.
+    assert charging.process_session("holder-died") == "in_flight"
+    assert payment_intents(demo.stripe_customer_id) == []
+
+    counts = retry.sweep_stale(now=datetime.now(UTC) + timedelta(hours=1))
+    assert counts["unclaimed"] == 1 and counts["errors"] == 0
+    doc = wait_status(db, "holder-died", "succeeded")
+    assert doc["payment"]["paymentId"] == decision.payment_id
+    assert len(payment_intents(demo.stripe_customer_id)) == 1
+    assert charging.process_session("holder-died") == "already_succeeded"

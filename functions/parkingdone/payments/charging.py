@@ -1,14 +1,21 @@
 """Charging at exit: a closed session gets its fee, its payment, its receipt and a push.
 
 Flow for one session (`process_session`), safe under at-least-once delivery:
-1. Claim (one transaction): compute the fee with the tariff version in force at entry, decide
-   how it is collected, and record `fee` + `payment` on the session and a ledger entry in
-   payments/{paymentId}. A second delivery finds `payment` already there and stops; a
-   claim that is "pending" is owned by whoever holds its short lock.
+1. Claim (one transaction): compute the fee with the tariff version in force at entry and
+   decide how it is collected. A card charge is claimed on its ledger entry alone
+   (payments/{paymentId}, "pending", with the fee and a short lock `lockUntil`); the session
+   is not written yet, so the claim wakes no session trigger. Every other way of collecting
+   (invoice, nothing to pay, held for review, no card) is known at once and recorded on the
+   session (`fee` + `payment`) and the ledger together. A second delivery finds the ledger
+   entry (its id is derived from the session id) or the session's `payment` and stops; a
+   pending claim is owned by whoever holds its lock.
 2. Charge off-session through the provider, with an idempotency key derived from the
    payment id (itself derived from the session id and attempt number).
-3. Record the outcome (one transaction): session payment status, ledger, and for a success
-   the receipt with the operator's next number. A replay of the outcome writes nothing.
+3. Record the outcome (one transaction): the ledger, the session's one write (`fee` and its
+   `payment` summary, `ledger.session_summary`) and for a success the receipt with the
+   operator's next number. A replay of the outcome writes nothing. An outcome that stays
+   unknown (provider unreachable) is recorded on the session as "pending" too, so the sweep
+   and operations see it.
 4. Push the outcome to the driver.
 
 Charge-once therefore holds even where the provider ignores idempotency keys (localstripe):
@@ -38,7 +45,7 @@ from google.cloud.firestore import Client, Transaction
 
 from parkingdone import config, firebase, messages, tariffs, tenants
 from parkingdone.payments import notify, publisher, receipts, wallet
-from parkingdone.payments.ledger import Subject, charge_request, new_entry
+from parkingdone.payments.ledger import Subject, charge_request, new_entry, session_summary
 from parkingdone.payments.lookups import driver_profile, facility, operator
 from parkingdone.payments.models import PASSES, PAYMENTS, SESSIONS, LedgerEntry, SessionView
 from parkingdone.payments.provider import (
@@ -98,15 +105,6 @@ class Decision:
     push_key: str | None = None
 
 
-# What the session's payment records for each way of collecting, before any provider call.
-_SESSION_STATUS = {
-    Collection.INVOICE: "to_invoice",
-    Collection.INVOICE_NO_PROVIDER: "to_invoice",
-    Collection.NO_PAYMENT_METHOD: "failed",
-    Collection.CHARGE: "pending",
-}
-
-
 def _push_facts(
     session_id: str, session: SessionView, facility_name: str, amount: int, currency: str
 ) -> dict[str, Any]:
@@ -137,7 +135,13 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
         if session.status != "closed":
             return Decision(Step.SKIP, f"status_{session.status}")
         if session.payment is not None:
-            return _reclaim(transaction, session, session.payment, now, gate)
+            if session.payment.get("status") != "pending":
+                return Decision(Step.SKIP, f"already_{session.payment.get('status')}")
+            return _reclaim(transaction, session, session.payment["paymentId"], now, gate)
+        # A card charge claimed but without an outcome yet lives on its ledger entry only.
+        first_id = session_payment_id(session_id, 1)
+        if db.collection(PAYMENTS).document(first_id).get(transaction=transaction).exists:
+            return _reclaim(transaction, session, first_id, now, gate)
         if session.charge_at is not None and session.charge_at > gate:
             return Decision(Step.SKIP, "settling")
         try:
@@ -182,30 +186,29 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
         if plan.from_wallet and purse is not None:
             wallet.pay_stay(transaction, purse, plan.from_wallet, fee.currency, session_id, now)
         fields, entry = _record_plan(db, transaction, session, op, fee, plan, now)
-        transaction.update(session_ref, {**fields, "updatedAt": now})
+        if fields is not None:
+            transaction.update(session_ref, {**fields, "updatedAt": now})
         return _decision_of(session, fac, fee, plan, entry)
 
     def _reclaim(
         transaction: Transaction,
         session: SessionView,
-        payment: dict[str, Any],
+        payment_id: str,
         now: datetime,
         gate: datetime,
     ) -> Decision:
-        if payment.get("status") != "pending":
-            return Decision(Step.SKIP, f"already_{payment.get('status')}")
-        lock_until = payment.get("lockUntil")
-        if lock_until is not None and lock_until > gate:
+        """A pending claim: leave it to its holder while locked, else take it over (a ledger
+        write only: the session is written with the outcome)."""
+        ledger_ref = db.collection(PAYMENTS).document(payment_id)
+        entry = LedgerEntry.model_validate(ledger_ref.get(transaction=transaction).to_dict())
+        if entry.status != "pending":
+            return Decision(Step.SKIP, f"already_{entry.status}")
+        if entry.lock_until is not None and entry.lock_until > gate:
             return Decision(Step.SKIP, "in_flight")
-        next_at = payment.get("nextAttemptAt")
+        next_at = (session.payment or {}).get("nextAttemptAt")
         if next_at is not None and next_at > gate and source != "replay":
             return Decision(Step.SKIP, "backing_off")
-        payment_id = payment["paymentId"]
-        ledger = db.collection(PAYMENTS).document(payment_id).get(transaction=transaction)
-        entry = LedgerEntry.model_validate(ledger.to_dict())
-        transaction.update(
-            session_ref, {"payment.lockUntil": now + CLAIM_LOCK, "payment.updatedAt": now}
-        )
+        transaction.update(ledger_ref, {"lockUntil": now + CLAIM_LOCK, "updatedAt": now})
         # Taken over: the earlier holder may have charged and lost the answer.
         return Decision(
             Step.CHARGE,
@@ -227,9 +230,10 @@ def _record_plan(
     fee: tariffs.Fee,
     plan: Plan,
     now: datetime,
-) -> tuple[dict[str, Any], LedgerEntry | None]:
-    """Write the plan: the session's fee and payment fields (returned) and, for a fee
-    that is collected, its ledger entry."""
+) -> tuple[dict[str, Any] | None, LedgerEntry | None]:
+    """Write the plan: for a fee that is collected, its ledger entry; returns the session's
+    fee and payment fields, or None for a card charge (the session is written once, with
+    its outcome)."""
     fee_doc = fee.model_dump(by_alias=True, mode="json")
     payment: dict[str, Any] = {
         "amount": fee.total,
@@ -251,6 +255,7 @@ def _record_plan(
         return {"fee": fee_doc, "payment": payment}, None
     payment_id = session_payment_id(session.id, 1)
     no_card = plan.collection is Collection.NO_PAYMENT_METHOD
+    charge = plan.collection is Collection.CHARGE
     entry = new_entry(
         payment_id,
         Subject(
@@ -273,18 +278,14 @@ def _record_plan(
             if plan.collection in (Collection.INVOICE_NO_PROVIDER, Collection.NO_PAYMENT_METHOD)
             else None
         ),
+        fee=fee_doc,
+        lock_until=now + CLAIM_LOCK if charge else None,
+        wallet_amount=plan.from_wallet,
     )
     transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
-    status = _SESSION_STATUS[plan.collection]
-    payment.update(
-        status=status,
-        paymentId=payment_id,
-        provider=entry.provider,
-        platformFee=entry.platform_fee,
-        errorCode=entry.error_code,
-        lockUntil=now + CLAIM_LOCK if status == "pending" else None,
-    )
-    return {"fee": fee_doc, "payment": payment}, entry
+    if charge:
+        return None, entry
+    return {"fee": fee_doc, "payment": session_summary(payment_id, entry)}, entry
 
 
 def _decision_of(
@@ -338,7 +339,6 @@ def dead_letter_fields(error: str, now: datetime, *, code: str, attempts: int = 
         "lastError": error[:300],
         "attempts": attempts,
         "deadLetteredAt": now,
-        "lockUntil": None,
         "updatedAt": now,
     }
 
@@ -425,7 +425,7 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
                 total=entry.amount,
                 vat_rate_bps=op.vat_rate_bps,
                 lines=receipts.lines_from_fee(
-                    subject_doc.get("fee") if entry.kind == "session" else None,
+                    (subject_doc.get("fee") or entry.fee) if entry.kind == "session" else None,
                     messages.text("receipt.wallet_topup", language)
                     if entry.kind == wallet.TOPUP_KIND
                     else subject_doc.get("productName"),
@@ -441,19 +441,16 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
             receipts.write(db, transaction, receipt, payment_id, now)
             receipt_number = receipt.receipt_number
             updates.update(paidAt=now, receiptId=payment_id, receiptNumber=receipt_number)
-        transaction.update(ledger_ref, updates)
+        transaction.update(ledger_ref, {**updates, "lockUntil": None})
 
         if entry.kind == wallet.TOPUP_KIND:
             if new_status == "succeeded":
                 wallet.credit_topup(db, transaction, subject, entry, payment_id, now)
         elif subject.exists:
             if entry.kind == "session":
-                current = subject_doc.get("payment") or {}
-                if current.get("paymentId") == payment_id:
-                    fields = {f"payment.{k}": v for k, v in updates.items()}
-                    fields["payment.lockUntil"] = None
-                    fields["updatedAt"] = now
-                    transaction.update(subject_ref, fields)
+                fields = session_payment_write(subject_doc, payment_id, entry, updates)
+                if fields is not None:
+                    transaction.update(subject_ref, {**fields, "updatedAt": now})
             elif subject_doc.get("paymentId") == payment_id:
                 pass_status = {"succeeded": "active", "failed": "cancelled"}.get(new_status)
                 fields = {"updatedAt": now, "paymentStatus": new_status}
@@ -479,6 +476,27 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
         )
 
     return run(db.transaction())
+
+
+def session_payment_write(
+    session: dict[str, Any], payment_id: str, entry: LedgerEntry, fields: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The session update that records `fields` (camelCase payment fields) of its payment
+    `payment_id`, or None when the session's payment is another one (pure).
+
+    A session whose card charge was claimed has no `payment` yet: this is its one write, the
+    whole summary of the ledger entry and the fee the charge is for."""
+    current = session.get("payment") or {}
+    if current.get("paymentId") == payment_id:
+        return {f"payment.{k}": v for k, v in fields.items()}
+    if current or entry.session_id is None:
+        return None
+    if payment_id != session_payment_id(entry.session_id, 1):
+        return None
+    update: dict[str, Any] = {"payment": {**session_summary(payment_id, entry), **fields}}
+    if not session.get("fee") and entry.fee is not None:
+        update["fee"] = entry.fee
+    return update
 
 
 PUSH_KINDS = {
@@ -552,25 +570,32 @@ def release_after_unknown(db: Client, session_id: str, payment_id: str, error: s
     def run(transaction: Transaction) -> int:
         now = datetime.now(UTC)
         snapshot = session_ref.get(transaction=transaction)
-        payment = (snapshot.to_dict() or {}).get("payment") or {}
-        if payment.get("paymentId") != payment_id or payment.get("status") != "pending":
+        ledger = ledger_ref.get(transaction=transaction)
+        session = snapshot.to_dict() or {}
+        payment = session.get("payment") or {}
+        if not ledger.exists or payment.get("status", "pending") != "pending":
+            return 0
+        entry = LedgerEntry.model_validate(ledger.to_dict())
+        if entry.status != "pending":
             return 0
         tries = int(payment.get("attempts", 0)) + 1
+        released: dict[str, Any] = {"lockUntil": None, "updatedAt": now}
         if tries >= MAX_PROVIDER_TRIES:
             fields = dead_letter_fields(error, now, code="provider_unavailable", attempts=tries)
-            transaction.update(ledger_ref, {"status": "dead_letter", "updatedAt": now})
+            released["status"] = "dead_letter"
         else:
             fields = {
                 "attempts": tries,
                 "lastError": error[:300],
                 "outcomeUnknown": True,
-                "lockUntil": None,
                 "nextAttemptAt": now + timedelta(seconds=retry_delay_seconds(tries)),
                 "updatedAt": now,
             }
-        transaction.update(
-            session_ref, {**{f"payment.{k}": v for k, v in fields.items()}, "updatedAt": now}
-        )
+        update = session_payment_write(session, payment_id, entry, fields)
+        if update is None:
+            return 0
+        transaction.update(ledger_ref, released)
+        transaction.update(session_ref, {**update, "updatedAt": now})
         return tries
 
     return run(db.transaction())

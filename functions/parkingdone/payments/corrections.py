@@ -32,7 +32,12 @@ from parkingdone.payments.access import SYSTEM
 from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import PAYMENTS, SESSIONS, LedgerEntry, SessionView
 from parkingdone.payments.provider import ChargeResult, ProviderRejected, ProviderUnavailable
-from parkingdone.payments.rules import card_of, compute_session_fee, status_for
+from parkingdone.payments.rules import (
+    card_of,
+    compute_session_fee,
+    session_payment_id,
+    status_for,
+)
 
 # While the stay's own charge is still under way the correction waits for it.
 WAITING_STATUSES = frozenset({"pending"})
@@ -114,6 +119,10 @@ def correct_session(session_id: str) -> str:
 
     cid = correction_id(session_id, doc)
     entries = _entries(db, session_id)
+    first_charge = session_payment_id(session_id, 1)
+    if any(pid == first_charge and e.status in WAITING_STATUSES for pid, e in entries):
+        # Claimed on the ledger, its outcome not on the session yet.
+        raise charging.RetryLater("the stay's own charge is still under way")
     # What the driver's wallet paid at exit counts as collected too (rules.plan_collection).
     from_wallet = int(payment.get("walletAmount") or 0) - int(
         payment.get("walletRefundedAmount") or 0

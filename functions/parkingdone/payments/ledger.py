@@ -1,12 +1,12 @@
-"""The one builder of ledger entries (payments/{paymentId}) and of the charge request an
-entry stands for: stays charged at exit, stays paid in the app, passes and corrections all
-write the same shape."""
+"""The one builder of ledger entries (payments/{paymentId}), of the charge request an entry
+stands for and of the summary a session keeps of its entry: stays charged at exit, stays paid
+in the app, passes and corrections all write the same shapes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from parkingdone.payments.models import LedgerEntry, PaymentKind, PaymentStatus
 from parkingdone.payments.provider import ChargeRequest, platform_fee
@@ -42,9 +42,13 @@ def new_entry(
     provider: Literal["stripe", "invoice", "none"] | None = None,
     status: PaymentStatus | None = None,
     error_code: str | None = None,
+    fee: dict[str, Any] | None = None,
+    lock_until: datetime | None = None,
+    wallet_amount: int = 0,
 ) -> LedgerEntry:
     """A new ledger entry. With a `card` it is a pending card charge with its idempotency
-    key; without, an entry for the operator's invoicing (or `provider`/`status` given)."""
+    key; without, an entry for the operator's invoicing (or `provider`/`status` given).
+    `lock_until`: the claim of whoever is about to charge it."""
     share = platform_fee(amount, fee_bps)
     return LedgerEntry(
         operator_id=subject.operator_id,
@@ -69,6 +73,9 @@ def new_entry(
         idempotency_key=idempotency_key(payment_id) if card else None,
         off_session=off_session,
         error_code=error_code,
+        fee=fee,
+        lock_until=lock_until,
+        wallet_amount=wallet_amount,
         created_at=now,
         updated_at=now,
     )
@@ -99,3 +106,28 @@ def charge_request(payment_id: str, entry: LedgerEntry) -> ChargeRequest:
             "kind": entry.kind,
         },
     )
+
+
+def session_summary(payment_id: str, entry: LedgerEntry) -> dict[str, Any]:
+    """The `payment` summary a session keeps of its ledger entry (see docs/data-model.md):
+    the stay's whole amount, of which `walletAmount` was paid from the driver's wallet."""
+    summary = {
+        "status": entry.status,
+        "paymentId": payment_id,
+        "attempt": entry.attempt,
+        "amount": entry.amount + entry.wallet_amount,
+        "currency": entry.currency,
+        "provider": entry.provider,
+        "platformFee": entry.platform_fee,
+        "providerPaymentId": entry.provider_payment_id,
+        "errorCode": entry.error_code,
+        "errorMessage": entry.error_message,
+        "paidAt": entry.paid_at,
+        "receiptId": entry.receipt_id,
+        "receiptNumber": entry.receipt_number,
+        "createdAt": entry.created_at,
+        "updatedAt": entry.updated_at,
+    }
+    if entry.wallet_amount:
+        summary["walletAmount"] = entry.wallet_amount
+    return summary

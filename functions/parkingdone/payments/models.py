@@ -103,7 +103,14 @@ class LedgerEntry(_Doc):
     refunded_amount: int = 0
     net_amount: int = 0
     receipt_id: str | None = None
+    receipt_number: str | None = None
     paid_at: AwareDatetime | None = None
+    # The fee breakdown a stay's charge is for (the session gets it with the outcome).
+    fee: dict[str, Any] | None = None
+    # The part of the stay's fee its driver's wallet paid at exit; `amount` is the rest.
+    wallet_amount: int = 0
+    # The claim: whoever set it is charging until then (a charge in flight); None when free.
+    lock_until: AwareDatetime | None = None
     created_at: AwareDatetime
     updated_at: AwareDatetime
 

@@ -145,6 +145,7 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
             now=now,
             card=card,
             off_session=False,
+            lock_until=now + charging.CLAIM_LOCK,
         )
         transaction.set(db.collection(PAYMENTS).document(payment_id), entry.to_doc())
         transaction.update(
@@ -156,7 +157,6 @@ def _claim_new_attempt(db: Client, uid: str, session_id: str):
                 "payment.provider": "stripe",
                 "payment.platformFee": entry.platform_fee,
                 "payment.errorCode": None,
-                "payment.lockUntil": now + charging.CLAIM_LOCK,
                 "payment.updatedAt": now,
                 "updatedAt": now,
             },

@@ -131,7 +131,8 @@ def replay_dead_letter(session_id: str) -> str:
             transaction.update(ref, {"payment": None, "updatedAt": now})
             return True
         transaction.update(
-            db.collection(PAYMENTS).document(payment_id), {"status": "pending", "updatedAt": now}
+            db.collection(PAYMENTS).document(payment_id),
+            {"status": "pending", "lockUntil": None, "updatedAt": now},
         )
         transaction.update(
             ref,
@@ -139,7 +140,6 @@ def replay_dead_letter(session_id: str) -> str:
                 "payment.status": "pending",
                 "payment.attempts": 0,
                 "payment.outcomeUnknown": True,
-                "payment.lockUntil": None,
                 "payment.nextAttemptAt": None,
                 "payment.replayedAt": now,
                 "payment.updatedAt": now,

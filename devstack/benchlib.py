@@ -1,0 +1,155 @@
+"""What the end-to-end benchmarks share: the stack's environment, the demo tenant with a
+registered driver and a phone, registered plates, the FCM recorder and percentiles.
+
+Used by bench_pipeline, bench_push and bench_ingest. Not a benchmark itself (benchrun runs
+only devstack/bench_*.py).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from devstack import stack
+
+
+def ensure_env(*, secrets: bool = False) -> None:
+    """This process talks to the running stack's emulators (and imports the functions'
+    code); `secrets` also loads the local stack's secrets (webhook tokens, Stripe)."""
+    for key, value in stack.service_env().items():
+        os.environ.setdefault(key, value)
+    if secrets:
+        os.environ.update(stack.local_secrets())
+    functions = str(stack.ROOT / "functions")
+    if functions not in sys.path:
+        sys.path.insert(0, functions)
+
+
+def connect() -> Any:
+    """The Firestore client, once the stack's functions answer."""
+    ensure_env(secrets=True)
+    from parkingdone.firebase import db
+
+    stack.wait_for_functions()
+    return db()
+
+
+def seed_driver(db: Any, push_token: str) -> Any:
+    """The demo tenant (demo_data.seed) with its driver's phone registered for pushes."""
+    from devstack import demo_data
+    from parkingdone.notifications.sender import token_id
+
+    demo = demo_data.seed(db)
+    db.collection("users").document(demo.driver_uid).collection("pushTokens").document(
+        token_id(push_token)
+    ).set({"token": push_token, "platform": "android", "updatedAt": datetime.now(UTC)})
+    return demo
+
+
+def register_plates(db: Any, uid: str, plates: list[str]) -> None:
+    """Register the plates to the driver `uid` (plateOwners), 400 to a batch."""
+    now = datetime.now(UTC)
+    for start in range(0, len(plates), 400):
+        batch = db.batch()
+        for plate in plates[start : start + 400]:
+            batch.set(
+                db.collection("plateOwners").document(plate),
+                {"uid": uid, "plate": plate, "plateRaw": plate, "country": "FI", "since": now},
+            )
+        batch.commit()
+
+
+class Recorder:
+    """The FCM recorder: the FCM v1 requests our functions sent, each with its receivedAt."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or os.environ["FCM_RECORDER_URL"]
+        self.http = requests.Session()
+
+    def clear(self) -> None:
+        self.http.delete(f"{self.url}/messages", timeout=5).raise_for_status()
+
+    def total(self) -> int:
+        """How many requests it holds (a mark for `since`)."""
+        answer = self.http.get(f"{self.url}/messages", params={"since": 10**9}, timeout=5)
+        return int(answer.json()["total"])
+
+    def since(self, mark: int) -> list[dict]:
+        """Requests recorded after the first `mark` (only the new ones travel)."""
+        answer = self.http.get(f"{self.url}/messages", params={"since": mark}, timeout=5)
+        return answer.json()["messages"]
+
+
+def push_data(message: dict) -> dict:
+    """The data payload of a recorded FCM request."""
+    return ((message.get("body") or {}).get("message") or {}).get("data") or {}
+
+
+class Invocations:
+    """Function invocations counted from the Functions emulator's own log: the "Beginning
+    execution of" lines in firebase-debug.log after this object was made."""
+
+    def __init__(self) -> None:
+        self.path = Path(stack.ROOT) / "firebase-debug.log"
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def since_start(self) -> Counter:
+        """Invocations begun since, per function (its short name)."""
+        return self._scan()[0]
+
+    def wait_quiet(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
+        """Wait until every invocation begun since the start has finished and none has begun
+        for `quiet` seconds (the work an event set off, trailing triggers included)."""
+        deadline = time.time() + timeout
+        last, since = None, time.time()
+        while time.time() < deadline:
+            begun, finished = self._scan()
+            now = (sum(begun.values()), finished)
+            if now != last:
+                last, since = now, time.time()
+            elif now[0] <= now[1] and time.time() - since >= quiet:
+                return
+            time.sleep(0.2)
+
+    def _scan(self) -> tuple[Counter, int]:
+        begun: Counter = Counter()
+        finished = 0
+        if not self.path.exists():
+            return begun, finished
+        marker = 'Beginning execution of "'
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            for line in f:
+                text = line.decode("utf-8", "replace")
+                if marker in text:
+                    name = text.split(marker, 1)[1].split('"', 1)[0]
+                    begun[name.rsplit("-", 1)[-1]] += 1
+                elif 'Finished "' in text:
+                    finished += 1
+        return begun, finished
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def summary(values: list[float]) -> str:
+    """ "p50 … ms  p95 … ms  max … ms  n=…" of millisecond values."""
+    if not values:
+        return "none"
+    return (
+        f"p50 {statistics.median(values):.0f} ms  p95 {percentile(values, 0.95):.0f} ms  "
+        f"max {max(values):.0f} ms  n={len(values)}"
+    )
