@@ -341,3 +341,15 @@ def pushRetry(req: https_fn.CallableRequest) -> None:
     from parkingdone.notifications import sender
 
     sender.retry(str((req.data or {}).get("key", "")))
+
+
+# --- dashboard figures -----------------------------------------------------------------------
+
+
+@firestore_fn.on_document_written(document="passes/{passId}")
+def passFiguresWritten(event: firestore_fn.Event) -> None:
+    """A pass's purchase, payment outcome and refunds write the pass: the dashboard's figures
+    count its payments (a stay's are counted from the session trigger)."""
+    from parkingdone.admin import aggregates
+
+    aggregates.on_pass_written(event.params["passId"])

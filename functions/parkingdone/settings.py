@@ -26,6 +26,12 @@ REVIEW_THRESHOLD_MINOR = 10_000
 # it (the facility may set its own window; 0 charges at once).
 CHARGE_SETTLE_SECONDS = 120
 
+# The dashboard's figures are kept in this many shard documents per operator (per month for
+# the daily figures), so that no one document takes every stay's increment: at 60 stays/s
+# (about three figure changes each) a shard takes about 11 increments/s. A render reads every
+# shard: raising it spreads writes and costs reads (docs/admin-dashboard.md).
+FIGURE_SHARDS = 16
+
 # --- Time -----------------------------------------------------------------------------------
 
 # The time zone of a new facility. A facility has one time zone: its tariff versions must
