@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from devstack import bench_seeding, stack
-from devstack.bench_seeding import Progress, percentile, service_env, triggers_paused, writer
+from devstack import bulk_seed, stack
+from devstack.bulk_seed import Progress, percentile, service_env, triggers_paused, writer
 
 OPERATOR = "bench-operator"
 SLUG = "bench"
@@ -55,7 +55,7 @@ def seed(args: argparse.Namespace, progress: Progress) -> str:
             "displayName": "Bench Parking",
         }
     )
-    facility_ids = list(bench_seeding.facilities(client, OPERATOR, args.facilities, 500))
+    facility_ids = list(bulk_seed.facilities(client, OPERATOR, args.facilities, 500))
     try:
         user = auth.get_user_by_email(ADMIN_EMAIL, app=app())
     except auth.UserNotFoundError:

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from devstack import bench_seeding, stack
-from devstack.bench_seeding import Progress, percentile, service_env, triggers_paused, writer
+from devstack import bulk_seed, stack
+from devstack.bulk_seed import Progress, percentile, service_env, triggers_paused, writer
 
 OPERATOR = "demo-operator"
 KEY = "bench-enforcement-key"
@@ -43,7 +43,7 @@ def seed(args: argparse.Namespace, progress: Progress) -> dict[str, list[str]]:
     client.collection("operators").document(OPERATOR).set(
         {"name": "Demo Parking Oy", "currency": "EUR", "timeZone": "Europe/Helsinki"}, merge=True
     )
-    facilities = bench_seeding.facilities(client, OPERATOR, args.facilities)
+    facilities = bulk_seed.facilities(client, OPERATOR, args.facilities)
     facility_ids = list(facilities)
     credentials.store(
         client,

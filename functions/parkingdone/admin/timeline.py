@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from google.cloud.firestore import Client
 
 from parkingdone import tariffs
+from parkingdone.admin import formatting
 from parkingdone.models import enforcement_checks, events, payments, pushes
 from parkingdone.models.enforcement_checks import CheckDoc
 from parkingdone.models.events import EventDoc
@@ -71,14 +72,14 @@ def _money(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency}"
 
 
-def _event_source(event: EventDoc | None, fallback: str) -> str:
+def _event_source(event: EventDoc | None, fallback: str, zone: str) -> str:
     if event is None:
         return fallback
     parts = [event.source.upper() if event.source == "gps" else "ANPR camera (webhook)"]
     if event.external_id:
         parts.append(f"event {event.external_id}")
     if event.received_at:
-        parts.append(f"received {event.received_at.isoformat(timespec='seconds')}")
+        parts.append(f"received {formatting.local(event.received_at, zone)}")
     return ", ".join(parts)
 
 
@@ -93,7 +94,7 @@ def build(session: SessionDoc, facility: FacilityDoc, evidence: Evidence) -> lis
                 "entry",
                 "Entry",
                 f"{plate} entered {facility.name}",
-                _event_source(event, session.source),
+                _event_source(event, session.source, facility.time_zone),
                 photo="entry" if session.image("entry") else None,
             )
         )
@@ -215,7 +216,7 @@ def build(session: SessionDoc, facility: FacilityDoc, evidence: Evidence) -> lis
                 "exit",
                 "Exit",
                 f"{plate} left {facility.name}",
-                _event_source(event, session.source),
+                _event_source(event, session.source, facility.time_zone),
                 photo="exit" if session.image("exit") else None,
             )
         )
