@@ -56,7 +56,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def _hub(path: str) -> None:
     port = stack.ports()["hub"]
-    requests.put(f"http://127.0.0.1:{port}/functions/{path}", timeout=10).raise_for_status()
+    # A busy machine can hold the hub for a while after a bulk seed.
+    requests.put(f"http://127.0.0.1:{port}/functions/{path}", timeout=120).raise_for_status()
 
 
 @contextmanager
