@@ -212,14 +212,14 @@ def test_a_replayed_or_concurrent_trigger_event_changes_nothing(demo):
     assert "figures" in dispatch.on_session_written(paid.session_id, None, after)
     assert "figures" in dispatch.on_session_written(paid.session_id, after, None)
     assert aggregates.refresh(db, "session", paid.session_id) == []
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(4) as pool:
         results = list(
-            pool.map(lambda _: aggregates.refresh(db, "session", paid.session_id), range(8))
+            pool.map(lambda _: aggregates.refresh(db, "session", paid.session_id), range(4))
         )
-    assert results == [[]] * 8
+    assert results == [[]] * 4
     assert _snapshot(db, demo.operator_id)[0] == settled
 
-    # Stays written at once, each refreshed by its trigger and by eight racing redeliveries.
+    # Stays written at once, each refreshed by its trigger and by four racing redeliveries.
     inside = _inside(db, demo.operator_id, demo.facility_id)
     now = datetime.now(UTC)
     batch = db.batch()
@@ -238,7 +238,7 @@ def test_a_replayed_or_concurrent_trigger_event_changes_nothing(demo):
             },
         )
     batch.commit()
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda sid: aggregates.refresh(db, "session", sid), ids * 8))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda sid: aggregates.refresh(db, "session", sid), ids * 4))
     _wait_for_kept_figures(db, demo.operator_id)
     assert _inside(db, demo.operator_id, demo.facility_id) == inside + len(ids)

@@ -26,6 +26,7 @@ for a backfill or a benchmark, with the same pure functions.
 
 from __future__ import annotations
 
+import random
 import time
 import zlib
 from collections import defaultdict
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from google.api_core.exceptions import Aborted
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -234,6 +236,7 @@ def _applied(doc: stored.ContributionDoc | None) -> dict[Placed, int]:
 
 # --- live: the triggers ----------------------------------------------------------------------
 
+_ATTEMPTS = 6
 _ZONES: dict[str, tuple[float, str]] = {}
 _ZONE_SECONDS = 600.0
 
@@ -292,7 +295,16 @@ def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
             transaction.delete(ref)
         return changes
 
-    return run(db.transaction())
+    # Redeliveries of one stay's events may race: the transaction serialises them; a loser
+    # (lock timeout, commit retries exhausted) simply recomputes.
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return run(db.transaction(max_attempts=10))
+        except (Aborted, ValueError):
+            if attempt == _ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 (jitter)
+    return []
 
 
 def on_session_written(session_id: str) -> None:
@@ -365,11 +377,12 @@ def rebuild(db: Client, operator_id: str) -> Built:
         for s in db.collection(payments.COLLECTION).where(filter=by_operator).stream()
     ]
     built = build(operator_id, zone, stays, payment_docs)
-    writer = db.bulk_writer()
+    deleter = db.bulk_writer()
     for collection in (DAILY, TOTALS, stored.CONTRIBUTIONS):
         for ref in stored.of_operator(db, collection, operator_id):
-            writer.delete(ref)
-    writer.flush()
+            deleter.delete(ref)
+    deleter.close()  # every delete done before the first write
+    writer = db.bulk_writer()
     write_built(db, built, writer)
     writer.close()
     return built
