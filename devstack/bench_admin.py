@@ -2,12 +2,13 @@
 
 Seeds 100,000 sessions over 20 facilities of one operator across the last 60 days, with
 their payments (card payments, invoices, failures, refunds) and 2,000 cars inside now
-(bulk writers, background triggers paused), signs an operator admin in through the login
-page, then requests the operations page, each of its live fragments, the session list (with
-and without a plate filter) and a session's timeline, and prints p50/p95 of each (the round
-trip through Hosting, which is the server time plus Hosting's few milliseconds) and the
-Firestore reads per render (the X-Firestore-Reads header; an aggregation query is billed one
-read per 1,000 index entries it counts).
+(bulk writers, background triggers paused), and the dashboard's stored figures as the
+triggers leave them (admin/aggregates.build, the same pure code the triggers run). Signs an
+operator admin in through the login page, then requests the operations page, each of its
+live fragments, the session list (with and without a plate filter) and a session's
+timeline, and prints p50/p95 of each (the round trip through Hosting: the server time plus
+Hosting's few milliseconds) and the Firestore reads per render (the X-Firestore-Reads
+header).
 
 Run against a running stack (`make run`, or inside `firebase emulators:exec`):
 
@@ -24,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from devstack import stack
-from devstack.bench_enforcement import EMULATOR_OPS_PER_SECOND, _hub, _percentile, _Progress
+from devstack import bulk_seed, stack
+from devstack.bulk_seed import Progress, percentile, service_env, triggers_paused, writer
 
 OPERATOR = "bench-operator"
 SLUG = "bench"
@@ -34,30 +35,16 @@ PASSWORD = "bench-password"
 TARGET_MS = 300.0
 
 
-def _writer(client, progress: _Progress):
-    from google.cloud.firestore_v1.bulk_writer import BulkWriterOptions
-
-    writer = client.bulk_writer(
-        options=BulkWriterOptions(
-            initial_ops_per_second=EMULATOR_OPS_PER_SECOND,
-            max_ops_per_second=EMULATOR_OPS_PER_SECOND,
-        )
-    )
-    writer.on_write_result(progress.written)
-    return writer
-
-
-def seed(args: argparse.Namespace, progress: _Progress) -> str:
+def seed(args: argparse.Namespace, progress: Progress) -> str:
     """Seed the operator's history; returns the id of one closed, paid session."""
     from firebase_admin import auth
 
-    from parkingdone import tariffs
+    from parkingdone.admin import aggregates
     from parkingdone.firebase import app, db
 
     client = db()
     rng = random.Random(5)
     now = datetime.now(UTC)
-    versions = [v.model_dump(by_alias=True, mode="json") for v in tariffs.demo_tariff().versions]
     client.collection("operators").document(OPERATOR).set(
         {
             "name": "Bench Parking Oy",
@@ -68,19 +55,7 @@ def seed(args: argparse.Namespace, progress: _Progress) -> str:
             "displayName": "Bench Parking",
         }
     )
-    facility_ids = [f"bench-f{i:02d}" for i in range(args.facilities)]
-    for fid in facility_ids:
-        client.collection("facilities").document(fid).set(
-            {
-                "operatorId": OPERATOR,
-                "name": f"Bench {fid}",
-                "nameKey": f"bench {fid}",
-                "timeZone": "Europe/Helsinki",
-                "currency": "EUR",
-                "tariffs": versions,
-                "capacity": 500,
-            }
-        )
+    facility_ids = list(bulk_seed.facilities(client, OPERATOR, args.facilities, 500))
     try:
         user = auth.get_user_by_email(ADMIN_EMAIL, app=app())
     except auth.UserNotFoundError:
@@ -89,7 +64,9 @@ def seed(args: argparse.Namespace, progress: _Progress) -> str:
         user.uid, {"role": "operator_admin", "operatorId": OPERATOR}, app=app()
     )
 
-    writer = _writer(client, progress)
+    bulk = writer(client, progress)
+    stays: dict[str, dict] = {}
+    payment_docs: list[dict] = []
     sample = ""
     for n in range(args.sessions):
         fid = facility_ids[n % len(facility_ids)]
@@ -144,32 +121,40 @@ def seed(args: argparse.Namespace, progress: _Progress) -> str:
                 "provider": provider,
                 "paidAt": paid_at,
             }
-            writer.set(
-                client.collection("payments").document(pid),
-                {
-                    "operatorId": OPERATOR,
-                    "facilityId": fid,
-                    "kind": "session",
-                    "sessionId": sid,
-                    "plate": plate,
-                    "attempt": 1,
-                    "provider": provider,
-                    "status": status,
-                    "amount": fee,
-                    "currency": "EUR",
-                    "platformFee": fee * 5 // 100,
-                    "refundedAmount": refunded,
-                    "netAmount": fee - refunded,
-                    "refunds": [],
-                    "paidAt": paid_at,
-                    "createdAt": exit_,
-                    "updatedAt": paid_at or exit_,
-                },
-            )
+            payment = {
+                "operatorId": OPERATOR,
+                "facilityId": fid,
+                "kind": "session",
+                "sessionId": sid,
+                "plate": plate,
+                "attempt": 1,
+                "provider": provider,
+                "status": status,
+                "amount": fee,
+                "currency": "EUR",
+                "platformFee": fee * 5 // 100,
+                "refundedAmount": refunded,
+                "netAmount": fee - refunded,
+                "refunds": [],
+                "paidAt": paid_at,
+                "createdAt": exit_,
+                "updatedAt": paid_at or exit_,
+            }
+            bulk.set(client.collection("payments").document(pid), payment)
+            payment_docs.append(payment)
             if status == "succeeded" and not sample:
                 sample = sid
-        writer.set(client.collection("sessions").document(sid), doc)
-    writer.close()
+        bulk.set(client.collection("sessions").document(sid), doc)
+        stays[sid] = doc
+    # The stored figures exactly as the triggers would have left them.
+    built = aggregates.build(OPERATOR, "Europe/Helsinki", stays, payment_docs)
+    aggregates.write_built(client, built, bulk)
+    bulk.close()
+    print(
+        f"  figures: {len(built.shards)} shard documents, "
+        f"{len(built.contributions):,} contributions",
+        flush=True,
+    )
     return sample
 
 
@@ -226,11 +211,11 @@ def measure(args: argparse.Namespace, sample: str) -> bool:
                 f"{name:30s} first request {first.status_code} after {first_ms:.0f} ms", flush=True
             )
             continue
-        p95 = _percentile(latencies, 95)
+        p95 = percentile(latencies, 95)
         ok = ok and p95 < TARGET_MS and not failures
         print(
             f"{name:30s} n={len(latencies)}  first={first_ms:6.0f} ms  "
-            f"p50={_percentile(latencies, 50):6.1f} ms  p95={p95:6.1f} ms  "
+            f"p50={percentile(latencies, 50):6.1f} ms  p95={p95:6.1f} ms  "
             f"reads/render={reads[-1]}"
             + (f"  failed={failures}" if failures else "")
             + ("" if p95 < TARGET_MS else f"  (over the {TARGET_MS:.0f} ms target)"),
@@ -250,15 +235,11 @@ def main() -> None:
         "--only", nargs="*", default=None, help="measure only these paths (e.g. /sessions)"
     )
     args = parser.parse_args()
-    for key, value in stack.service_env().items():
-        os.environ.setdefault(key, value)
+    service_env()
     started = time.perf_counter()
-    progress = _Progress(started)
-    _hub("disableBackgroundTriggers")  # seeding must not fire 100,000 trigger runs
-    try:
+    progress = Progress(started)
+    with triggers_paused():
         sample = seed(args, progress)
-    finally:
-        _hub("enableBackgroundTriggers")
     print(
         f"seeded {args.sessions:,} sessions over {args.facilities} facilities and their payments"
         f" ({progress.done:,} documents) in {time.perf_counter() - started:.0f} s",

@@ -19,88 +19,32 @@ import argparse
 import os
 import random
 import statistics
-import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import requests
 
-from devstack import stack
+from devstack import bulk_seed, stack
+from devstack.bulk_seed import Progress, percentile, service_env, triggers_paused, writer
 
 OPERATOR = "demo-operator"
 KEY = "bench-enforcement-key"
-# The client's default of 500 writes/s (Firestore's ramp-up rule for a new collection) is for
-# production; the emulator takes far more.
-EMULATOR_OPS_PER_SECOND = 20_000
-PROGRESS_EVERY = 10_000
 
 
-class _Progress:
-    """Counts documents written by the bulk writers; prints every PROGRESS_EVERY."""
-
-    def __init__(self, started: float) -> None:
-        self.started = started
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def written(self, *_: object) -> None:
-        with self.lock:
-            self.done += 1
-            if self.done % PROGRESS_EVERY == 0:
-                elapsed = time.perf_counter() - self.started
-                print(f"  seeded {self.done:,} documents ({elapsed:.0f} s)", flush=True)
-
-
-def _writer(client, progress: _Progress):
-    from google.cloud.firestore_v1.bulk_writer import BulkWriterOptions
-
-    writer = client.bulk_writer(
-        options=BulkWriterOptions(
-            initial_ops_per_second=EMULATOR_OPS_PER_SECOND,
-            max_ops_per_second=EMULATOR_OPS_PER_SECOND,
-        )
-    )
-    writer.on_write_result(progress.written)
-    return writer
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def _hub(path: str) -> None:
-    port = stack.ports()["hub"]
-    requests.put(f"http://127.0.0.1:{port}/functions/{path}", timeout=10).raise_for_status()
-
-
-def seed(args: argparse.Namespace, progress: _Progress) -> dict[str, list[str]]:
-    from parkingdone import credentials, plates, tariffs, tenants
+def seed(args: argparse.Namespace, progress: Progress) -> dict[str, list[str]]:
+    from parkingdone import credentials, plates
     from parkingdone.enforcement import decision, store
     from parkingdone.firebase import db
 
     client = db()
     rng = random.Random(7)
     now = datetime.now(UTC)
-    facility_ids = [f"bench-f{i:02d}" for i in range(args.facilities)]
-    versions = [v.model_dump(by_alias=True, mode="json") for v in tariffs.demo_tariff().versions]
     client.collection("operators").document(OPERATOR).set(
         {"name": "Demo Parking Oy", "currency": "EUR", "timeZone": "Europe/Helsinki"}, merge=True
     )
-    facilities = {}
-    for fid in facility_ids:
-        facility = tenants.Facility(
-            id=fid,
-            operator_id=OPERATOR,
-            name=f"Bench {fid}",
-            name_key=f"bench {fid}",
-            tariffs=versions,
-        )
-        facilities[fid] = facility
-        client.collection("facilities").document(fid).set(
-            facility.model_dump(by_alias=True, exclude={"id"})
-        )
+    facilities = bulk_seed.facilities(client, OPERATOR, args.facilities)
+    facility_ids = list(facilities)
     credentials.store(
         client,
         KEY,
@@ -113,7 +57,7 @@ def seed(args: argparse.Namespace, progress: _Progress) -> dict[str, list[str]]:
 
     sessions: dict[tuple[str, str], list[tuple[str, dict]]] = defaultdict(list)
     passes: dict[tuple[str, str], list[tuple[str, dict]]] = defaultdict(list)
-    writer = _writer(client, progress)
+    bulk = writer(client, progress)
     for i in range(args.historical):
         fid = rng.choice(facility_ids)
         p = plate()
@@ -132,7 +76,7 @@ def seed(args: argparse.Namespace, progress: _Progress) -> dict[str, list[str]]:
             "fee": {"total": 300, "currency": "EUR"},
             "payment": {"status": "succeeded", "paidAt": exit_at, "amount": 300, "currency": "EUR"},
         }
-        writer.set(client.collection("sessions").document(f"hist-{i}"), doc)
+        bulk.set(client.collection("sessions").document(f"hist-{i}"), doc)
         sessions[(fid, p)].append((f"hist-{i}", doc))
     open_plates = []
     for i in range(args.open):
@@ -151,7 +95,7 @@ def seed(args: argparse.Namespace, progress: _Progress) -> dict[str, list[str]]:
             "fee": None,
             "payment": {"status": "pending"} if i % 3 == 0 else None,
         }
-        writer.set(client.collection("sessions").document(f"open-{i}"), doc)
+        bulk.set(client.collection("sessions").document(f"open-{i}"), doc)
         sessions[(fid, p)].append((f"open-{i}", doc))
         open_plates.append(f"{fid}|{p}")
     pass_plates = []
@@ -169,14 +113,14 @@ def seed(args: argparse.Namespace, progress: _Progress) -> dict[str, list[str]]:
             "currency": "EUR",
             "productId": "month",
         }
-        writer.set(client.collection("passes").document(f"pass-{i}"), doc)
+        bulk.set(client.collection("passes").document(f"pass-{i}"), doc)
         passes[(fid, p)].append((f"pass-{i}", doc))
         pass_plates.append(f"{fid}|{p}")
-    writer.close()
+    bulk.close()
 
     # The projections, skeleton index entries and whitelist shards, as the triggers' rebuild
     # leaves them.
-    writer = _writer(client, progress)
+    bulk = writer(client, progress)
     index: dict[tuple[str, str], dict[str, datetime]] = defaultdict(dict)
     shards: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     kept = 0
@@ -204,21 +148,21 @@ def seed(args: argparse.Namespace, progress: _Progress) -> dict[str, list[str]]:
         entry = decision.whitelist_entry(built, now)
         if entry is not None:
             shards[(fid, decision.shard_of(p))][p] = entry
-        writer.set(
+        bulk.set(
             client.collection(store.PLATE_STATUS).document(decision.doc_id(fid, p)),
             built.model_dump(by_alias=True),
         )
     for (fid, skeleton), entries in index.items():
-        writer.set(
+        bulk.set(
             client.collection(store.SKELETONS).document(decision.doc_id(fid, skeleton)),
             store.index_document(OPERATOR, fid, skeleton, entries, now),
         )
     for (fid, shard), entries in shards.items():
-        writer.set(
+        bulk.set(
             store.shard_reference(client, fid, shard),
             store.shard_document(OPERATOR, fid, shard, entries, now),
         )
-    writer.close()
+    bulk.close()
     print(
         f"  {kept:,} of {len(set(sessions) | set(passes)):,} plates still matter to "
         f"enforcement (projections kept), {len(index):,} skeleton index documents, "
@@ -253,8 +197,8 @@ def measure(args: argparse.Namespace, seeded: dict[str, list[str]]) -> None:
         response.raise_for_status()
         reads.append(int(response.headers.get("X-Firestore-Reads", "0")))
     print(
-        f"check  n={len(latencies)}  p50={_percentile(latencies, 50):.1f} ms  "
-        f"p95={_percentile(latencies, 95):.1f} ms  p99={_percentile(latencies, 99):.1f} ms"
+        f"check  n={len(latencies)}  p50={percentile(latencies, 50):.1f} ms  "
+        f"p95={percentile(latencies, 95):.1f} ms  p99={percentile(latencies, 99):.1f} ms"
     )
     print(
         f"check  Firestore reads per check: mean={statistics.mean(reads):.2f} max={max(reads)}"
@@ -272,8 +216,8 @@ def measure(args: argparse.Namespace, seeded: dict[str, list[str]]) -> None:
         counts.append(response.json()["count"])
         wl_reads.append(int(response.headers.get("X-Firestore-Reads", "0")))
     print(
-        f"whitelist  plates={counts[-1]}  n={len(wl)}  p50={_percentile(wl, 50):.1f} ms  "
-        f"p95={_percentile(wl, 95):.1f} ms  reads={max(wl_reads)}"
+        f"whitelist  plates={counts[-1]}  n={len(wl)}  p50={percentile(wl, 50):.1f} ms  "
+        f"p95={percentile(wl, 95):.1f} ms  reads={max(wl_reads)}"
         " (key + the facility's whitelist shards, one batch get)"
     )
 
@@ -287,15 +231,11 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=500)
     parser.add_argument("--whitelist-runs", type=int, default=40)
     args = parser.parse_args()
-    for key, value in stack.service_env().items():
-        os.environ.setdefault(key, value)
+    service_env()
     started = time.perf_counter()
-    progress = _Progress(started)
-    _hub("disableBackgroundTriggers")  # seeding must not fire 100,000 trigger runs
-    try:
+    progress = Progress(started)
+    with triggers_paused():
         seeded = seed(args, progress)
-    finally:
-        _hub("enableBackgroundTriggers")
     print(
         f"seeded {args.historical} historical + {args.open} open sessions, {args.passes} "
         f"passes, {args.facilities} facilities ({progress.done:,} documents) in "

@@ -385,3 +385,15 @@ def customerSearchFields(event: firestore_fn.Event) -> None:
 
     after = event.data.after.to_dict() if event.data.after is not None else None
     customers.on_user_written(event.params["uid"], after)
+
+
+# --- dashboard figures -----------------------------------------------------------------------
+
+
+@firestore_fn.on_document_written(document="passes/{passId}")
+def passFiguresWritten(event: firestore_fn.Event) -> None:
+    """A pass's purchase, payment outcome and refunds write the pass: the dashboard's figures
+    count its payments (a stay's are counted from the session trigger)."""
+    from parkingdone.admin import aggregates
+
+    aggregates.on_pass_written(event.params["passId"])

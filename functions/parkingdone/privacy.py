@@ -206,6 +206,12 @@ REGISTRY: tuple[Collection, ...] = (
     Collection("dailyStats", "none", "operational", note="counts and sums per day, no people"),
     Collection("operatorStats", "none", "operational", note="running totals, no people"),
     Collection(
+        "figureContributions",
+        "none",
+        "operational",
+        note="what one stay or pass added to the figures (amounts and counts), no people",
+    ),
+    Collection(
         "signInThrottle",
         "none",
         "ttl",

@@ -34,6 +34,12 @@ WALLET_MAX_BALANCE_MINOR = 50_000
 # The most staff may credit to a wallet in one goodwill credit (100.00).
 WALLET_CREDIT_MAX_MINOR = 10_000
 
+# The dashboard's figures are kept in this many shard documents per operator (per month for
+# the daily figures), so that no one document takes every stay's increment: at 60 stays/s
+# (about three figure changes each) a shard takes about 11 increments/s. A render reads every
+# shard: raising it spreads writes and costs reads (docs/admin-dashboard.md).
+FIGURE_SHARDS = 16
+
 # --- Time -----------------------------------------------------------------------------------
 
 # The time zone of a new facility. A facility has one time zone: its tariff versions must

@@ -1,6 +1,7 @@
 """The operator's admin in a real browser, at desktop and phone width: sign in, see a KPI
 change after a webhook exit, find the stay, open its timeline, correct the plate, export
-the CSV and read it back, sign out. Screenshots go to test-output/admin/ (git-ignored)."""
+the CSV and read it back, sign out; support lists the operators. Screenshots go to
+test-output/admin/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -101,4 +102,15 @@ def test_admin_journey(demo, hosting_url, chromium, screenshots, width):
     expect(page.get_by_role("heading", name="Sign in to Demo Parking")).to_be_visible()
     page.goto(f"{portal}/")
     expect(page.get_by_role("heading", name="Sign in to Demo Parking")).to_be_visible()
+
+    # ParkingDone's support (super admin) lists every operator's portal.
+    page.get_by_label("E-mail").fill(demo_data.SUPER_ADMIN.email)
+    page.get_by_label("Password").fill(demo_data.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+    page.get_by_role("link", name="Operators").click()
+    expect(page.get_by_role("heading", name="Operators")).to_be_visible()
+    expect(page.locator(".cards li")).to_have_count(2)
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=shots / "operators.png", full_page=True)
     context.close()

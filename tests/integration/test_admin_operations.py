@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from devstack import demo_data
 from parkingdone.admin import kpis
 from tests.integration import admin_support as support
+from tests.support.waiting import wait_for
 
 
 def _db():
@@ -59,6 +60,7 @@ def test_kpis_follow_stays_payments_and_invoices(demo):
 def test_dashboard_tiles_render_for_staff(demo):
     db = _db()
     support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
+    _wait_for_kept_figures(db, demo.operator_id)  # the tiles read what the triggers keep
     c = support.sign_in("staff")
     shell = c.get("/admin/").get_data(as_text=True)
     assert 'hx-get="/admin/fragments/occupancy"' in shell
@@ -75,31 +77,168 @@ def test_dashboard_tiles_render_for_staff(demo):
     assert 'data-invoice="to_invoice"' in invoices
 
 
-def test_trigger_kept_aggregates_agree_with_the_aggregation_queries(demo):
-    """Feeding every session and payment through aggregates.deltas (what the session and
-    payment triggers are to do) yields the figures the aggregation queries compute."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+def _snapshot(db, operator_id: str) -> tuple:
+    """Every figure the dashboard shows, from the trigger-kept figures and from the queries."""
+    now = datetime.now(UTC)
+    zone = "Europe/Helsinki"
+    kept = kpis.kept_figures(db, operator_id, zone, "EUR", now)
+    queried = kpis.figures(db, operator_id, zone, "EUR", now)
 
+    def occupancy(rows):
+        return {o.facility.id: o.inside for o in rows}
+
+    return (
+        (
+            [vars(p) for p in kept.periods],
+            (kept.open_unpaid, kept.open_unpaid_count),
+            occupancy(kpis.kept_occupancy(db, operator_id)),
+            kpis.kept_invoices(db, operator_id),
+            kpis.kept_trend(db, operator_id, zone, now),
+        ),
+        (
+            [vars(p) for p in queried.periods],
+            (queried.open_unpaid, queried.open_unpaid_count),
+            occupancy(kpis.occupancy(db, operator_id)),
+            kpis.invoices(db, operator_id),
+            kpis.revenue_trend(db, operator_id, zone, now),
+        ),
+    )
+
+
+def _wait_for_kept_figures(db, operator_id: str) -> tuple:
+    """The triggers run after the write: wait until they have brought the kept figures to
+    what the aggregation queries count; returns them."""
+
+    def agree():
+        kept, queried = _snapshot(db, operator_id)
+        return kept if kept == queried else None
+
+    return wait_for(agree, timeout=60, interval=0.5, what="the kept figures")
+
+
+def _today(db, operator_id: str) -> kpis.PeriodFigures:
+    return kpis.kept_figures(db, operator_id, "Europe/Helsinki", "EUR", datetime.now(UTC)).periods[
+        0
+    ]
+
+
+def _inside(db, operator_id: str, facility_id: str) -> int:
+    rows = {o.facility.id: o.inside for o in kpis.kept_occupancy(db, operator_id)}
+    return rows.get(facility_id, 0)
+
+
+def test_trigger_kept_aggregates_agree_with_the_aggregation_queries(demo):
+    """On the demo data and a few stays, every figure the dashboard reads from the trigger-kept
+    documents equals what the aggregation queries count; a backfill rebuilds the same."""
+    from parkingdone import settings
     from parkingdone.admin import aggregates
 
     db = _db()
     support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
     support.stay(db, "AGG-001", minutes=30, until=("to_invoice",))
     support.stay(db, "AGG-002", closed=False)
-    for collection, kind in (("sessions", "session"), ("payments", "payment")):
-        query = db.collection(collection).where(
-            filter=FieldFilter("operatorId", "==", demo.operator_id)
+    kept = _wait_for_kept_figures(db, demo.operator_id)
+    periods, unpaid, occupancy, invoices, trend = kept
+    assert periods[0]["gross"] >= 600 and periods[0]["sessions"] >= 3
+    assert unpaid == (300, 1)
+    assert occupancy[demo.facility_id] == 1
+    assert sum(amount for _, amount in trend) == periods[2]["gross"]
+    assert {line.status: line.count for line in invoices}["to_invoice"] == 1
+    figures = kpis.kept_figures(db, demo.operator_id, "Europe/Helsinki", "EUR", datetime.now(UTC))
+    # At most two months of day shards and the totals' shards, in one batch get.
+    assert figures.cost.queries == 1
+    assert figures.cost.reads <= 3 * settings.FIGURE_SHARDS
+
+    # The backfill (the same pure code from scratch) gives the same figures.
+    aggregates.rebuild(db, demo.operator_id)
+    assert _snapshot(db, demo.operator_id)[0] == kept
+
+
+def test_webhook_entry_exit_payment_and_refund_move_the_figures(demo):
+    db = _db()
+    _wait_for_kept_figures(db, demo.operator_id)  # the demo data's own triggers have run
+    before = _today(db, demo.operator_id)
+    inside = _inside(db, demo.operator_id, demo.facility_id)
+    entered = support.stay(db, "FIG-001", closed=False)
+    wait_for(
+        lambda: (
+            _inside(db, demo.operator_id, demo.facility_id) == inside + 1
+            and _today(db, demo.operator_id).sessions == before.sessions + 1
+        ),
+        timeout=60,
+        what="the entry in the figures",
+    )
+    # Another stay enters and leaves, and the registered driver's card pays it.
+    paid = support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
+    wait_for(
+        lambda: _today(db, demo.operator_id).gross == before.gross + 600,
+        timeout=60,
+        what="the payment in the figures",
+    )
+    assert _inside(db, demo.operator_id, demo.facility_id) == inside + 1  # FIG-001 still in
+    payment_id = db.collection("sessions").document(paid.session_id).get().get("payment.paymentId")
+    admin = support.sign_in("admin")
+    form = {
+        "payment_id": payment_id,
+        "amount": "1.50",
+        "reason": "requested_by_customer",
+        "request_id": "refund-figures",
+        "csrf_token": support.csrf(admin),
+    }
+    assert admin.post(f"/admin/sessions/{paid.session_id}/refund", data=form).status_code == 303
+    wait_for(
+        lambda: _today(db, demo.operator_id).refunded == before.refunded + 150,
+        timeout=60,
+        what="the refund in the figures",
+    )
+    today = _today(db, demo.operator_id)
+    assert today.net == before.net + 600 - 150
+    assert db.collection("sessions").document(entered.session_id).get().get("status") == "open"
+    _wait_for_kept_figures(db, demo.operator_id)
+
+
+def test_a_replayed_or_concurrent_trigger_event_changes_nothing(demo):
+    """At-least-once delivery: the same event again, and many at once, count the stay once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from parkingdone.admin import aggregates
+    from parkingdone.sessions import dispatch
+
+    db = _db()
+    paid = support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
+    settled = _wait_for_kept_figures(db, demo.operator_id)
+    after = db.collection("sessions").document(paid.session_id).get().to_dict()
+    # The creation and the payment outcome delivered again, in any order.
+    assert "figures" in dispatch.on_session_written(paid.session_id, None, after)
+    assert "figures" in dispatch.on_session_written(paid.session_id, after, None)
+    assert aggregates.refresh(db, "session", paid.session_id) == []
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda _: aggregates.refresh(db, "session", paid.session_id), range(4))
         )
-        for snapshot in query.stream():
-            aggregates.apply_deltas(db, aggregates.deltas(kind, None, snapshot.to_dict()))
+    assert results == [[]] * 4
+    assert _snapshot(db, demo.operator_id)[0] == settled
+
+    # Stays written at once, each refreshed by its trigger and by four racing redeliveries.
+    inside = _inside(db, demo.operator_id, demo.facility_id)
     now = datetime.now(UTC)
-    queried = kpis.figures(db, demo.operator_id, "Europe/Helsinki", "EUR", now)
-    kept, trend = kpis.figures_from_aggregates(db, demo.operator_id, "Europe/Helsinki", "EUR", now)
-    for by_query, by_aggregate in zip(queried.periods, kept.periods, strict=True):
-        assert by_query == by_aggregate
-    assert (kept.open_unpaid, kept.open_unpaid_count) == (300, 1)
-    assert trend == kpis.revenue_trend(db, demo.operator_id, "Europe/Helsinki", now)
-    assert kept.cost.reads == 31
-    totals = db.collection(aggregates.TOTALS).document(demo.operator_id).get().to_dict()
-    assert totals["inside"] == {demo.facility_id: 1}
-    assert totals["invoices"]["to_invoice"] == {"count": 1, "amount": 300}
+    batch = db.batch()
+    ids = [f"figures-race-{i}" for i in range(6)]
+    for sid in ids:
+        batch.set(
+            db.collection("sessions").document(sid),
+            {
+                "operatorId": demo.operator_id,
+                "facilityId": demo.facility_id,
+                "plate": f"RACE{sid[-1]}",
+                "status": "open",
+                "entry": {"at": now},
+                "createdAt": now,
+                "updatedAt": now,
+            },
+        )
+    batch.commit()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda sid: aggregates.refresh(db, "session", sid), ids * 4))
+    _wait_for_kept_figures(db, demo.operator_id)
+    assert _inside(db, demo.operator_id, demo.facility_id) == inside + len(ids)

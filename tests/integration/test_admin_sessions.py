@@ -140,6 +140,9 @@ def test_timeline_shows_the_evidence_chain_in_order(demo, hosting_url):
     assert "shouldFine false" in page
     assert "Europe/Helsinki" in page
     assert "ANPR camera (webhook)" in page
+    # When the webhook received each event, in the facility's zone like every time shown.
+    received = [part.split("<")[0].split(",")[0] for part in page.split("received ")[1:]]
+    assert received and all(r.strip().endswith(("EET", "EEST")) for r in received), received
 
 
 def test_plate_correction_relinks_the_driver_and_is_audited(demo):

@@ -105,3 +105,63 @@ def test_a_documents_history_adds_up_to_its_last_state(history):
         previous = version
     expected = as_dict(deltas("payment", None, previous))
     assert {k: v for k, v in totals.items() if v} == expected
+
+
+def test_a_subject_always_adds_into_the_same_shard_and_month_document():
+    from parkingdone.admin.aggregates import place, shard_of
+
+    shard = shard_of("session", "s1")
+    assert shard == shard_of("session", "s1") and 0 <= shard < 16
+    assert place(DAILY, DAY, "gross", 3) == (DAILY, "op__2026-03__s03", "days.31.gross")
+    assert place(TOTALS, "op", "inside.f1", 3) == (TOTALS, "op__s03", "inside.f1")
+
+
+def test_a_replayed_contribution_adds_nothing_and_a_change_only_its_difference():
+    from parkingdone.admin.aggregates import contribution, difference
+
+    stay = session("closed")
+    paid = {**payment("succeeded"), "sessionId": "s1"}
+    first = contribution("session", stay, [paid], "Europe/Helsinki", 2)
+    assert difference(first, first) == []
+    refunded = contribution(
+        "session", stay, [{**paid, "refundedAmount": 150}], "Europe/Helsinki", 2
+    )
+    assert [(i.field, i.value) for i in difference(first, refunded)] == [("days.31.refunded", 150)]
+    assert {(i.field, i.value) for i in difference(first, {})} == {
+        (field, -value) for (_, _, field), value in first.items()
+    }
+
+
+stays = st.builds(
+    session,
+    st.sampled_from(["open", "closed", "superseded", "anomaly"]),
+    facilityId=st.sampled_from(["f1", "f2"]),
+)
+
+
+@given(st.lists(st.tuples(stays, st.lists(documents, max_size=2)), max_size=8))
+def test_building_from_scratch_equals_the_sum_of_the_contributions(subjects):
+    """The backfill and the triggers make the same stored figures."""
+    from parkingdone.admin.aggregates import build, contribution, shard_of
+
+    docs = {f"s{i}": stay for i, (stay, _) in enumerate(subjects)}
+    pays = [{**p, "sessionId": f"s{i}"} for i, (_, ps) in enumerate(subjects) for p in ps if p]
+    built = build("op", "Europe/Helsinki", docs, pays)
+    expected: dict = defaultdict(int)
+    for sid, stay in docs.items():
+        mine = [p for p in pays if p["sessionId"] == sid]
+        values = contribution("session", stay, mine, "Europe/Helsinki", shard_of("session", sid))
+        for key, value in values.items():
+            expected[key] += value
+
+    def flatten(prefix: str, body: dict, into: dict, doc: tuple) -> None:
+        for key, value in body.items():
+            if isinstance(value, dict):
+                flatten(f"{prefix}{key}.", value, into, doc)
+            elif key not in ("operatorId", "month", "shard") or prefix:
+                into[(*doc, f"{prefix}{key}")] = value
+
+    stored: dict = {}
+    for doc, body in built.shards.items():
+        flatten("", body, stored, doc)
+    assert stored == {k: v for k, v in expected.items() if v}

@@ -1,39 +1,56 @@
-"""Figures kept by triggers: the increments a session or payment write makes to the
-dashboard's aggregate documents, so a page reads a few documents instead of counting.
+"""Figures kept by triggers: what each stay and pass (with its payments) adds to the
+dashboard's figures, so a page reads a few shard documents instead of counting.
 
-    dailyStats/{operatorId}__{YYYY-MM-DD}   one local day (the operator's time zone):
+Logical figures (`figures`, `deltas`, pure):
+    {operatorId}__{YYYY-MM-DD} (DAILY), one local day in the operator's time zone:
         gross, platformFee, refunded, payments   collected that day (by paidAt)
         charged, collected                       payments created that day
         sessions                                 stays recorded that day (superseded left out)
-    operatorStats/{operatorId}              now:
+    {operatorId} (TOTALS), now:
         unpaidAmount, unpaidCount                still owed
         invoices.{status}.count / .amount        invoice workflow
         inside.{facilityId}                      open stays per facility
 
-`deltas` is pure: the figures of the document after the write minus those before, so any
-write (create, update, delete, a status going back) moves the totals by exactly its effect.
-`apply_deltas` writes them as Firestore increments. Not yet wired: the sessions and payments
-triggers call `apply_deltas(db, deltas(...))` once the session triggers share one dispatcher;
-a redelivered trigger must be recognised (event id) before applying, increments are not
-idempotent.
+Stored (models/figures.py): each subject (a stay or a pass) always adds into one of
+settings.FIGURE_SHARDS shards, chosen by its id, so no single document takes every write; a
+day's figures sit in its month's shard document (`days.{DD}.{field}`), so the 30 days of the
+dashboard are at most two months x shards. A figure is the sum over the shards.
+
+Exactly once under at-least-once triggers: `refresh` recomputes a subject's whole
+contribution from its current documents and, in one transaction with reading them, adds only
+the difference from the contribution it last applied (kept in figureContributions). A
+replayed or late trigger event finds nothing to add; two concurrent ones are serialised by
+the transaction on the contribution document. `build` makes the same documents from scratch
+for a backfill or a benchmark, with the same pure functions.
 """
 
 from __future__ import annotations
 
+import random
+import time
+import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from google.api_core.exceptions import Aborted
 from google.cloud import firestore
-from google.cloud.firestore import Client
+from google.cloud.firestore import Client, Transaction
+from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone.models import payments, sessions
-from parkingdone.models.daily_stats import COLLECTION as DAILY
-from parkingdone.models.operator_stats import COLLECTION as TOTALS
+from parkingdone import settings
+from parkingdone.models import figures as stored
+from parkingdone.models import operators, payments, sessions
+from parkingdone.models.figures import DAILY, TOTALS
+from parkingdone.models.passes import COLLECTION as PASSES
 
 Kind = Literal["session", "payment"]
+Subject = Literal["session", "pass"]
+# (collection, document id, field): one field of one stored shard document.
+Placed = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,49 @@ def deltas(
     return changes
 
 
+def shard_of(subject: Subject, subject_id: str, shards: int | None = None) -> int:
+    """The shard a subject always adds into (stable across processes)."""
+    key = stored.contribution_id(subject, subject_id).encode()
+    return zlib.crc32(key) % (shards or settings.FIGURE_SHARDS)
+
+
+def place(collection: str, doc_id: str, field: str, shard: int) -> Placed:
+    """Where a logical figure of one shard is stored."""
+    if collection == DAILY:
+        operator_id, _, day = doc_id.rpartition("__")
+        month, dd = day[:7], day[8:]
+        return DAILY, stored.daily_shard_id(operator_id, month, shard), f"days.{dd}.{field}"
+    return TOTALS, stored.totals_shard_id(doc_id, shard), field
+
+
+def contribution(
+    subject: Subject,
+    doc: dict[str, Any] | None,
+    payment_docs: Iterable[dict[str, Any]],
+    zone: str,
+    shard: int,
+) -> dict[Placed, int]:
+    """Everything one stay or pass and its payments add to the stored figures (pure)."""
+    total: dict[tuple[str, str, str], int] = defaultdict(int)
+    if subject == "session":
+        for key, value in figures("session", doc, zone).items():
+            total[key] += value
+    for payment in payment_docs:
+        for key, value in figures("payment", payment, zone).items():
+            total[key] += value
+    return {place(*key, shard): value for key, value in total.items() if value}
+
+
+def difference(applied: dict[Placed, int], wanted: dict[Placed, int]) -> list[Increment]:
+    """The increments that take the stored figures from `applied` to `wanted` (pure)."""
+    changes = []
+    for key in sorted(applied.keys() | wanted.keys()):
+        value = wanted.get(key, 0) - applied.get(key, 0)
+        if value:
+            changes.append(Increment(*key, value))
+    return changes
+
+
 def _nested(field: str, value: Any) -> dict[str, Any]:
     head, _, rest = field.partition(".")
     return {head: _nested(rest, value) if rest else value}
@@ -124,17 +184,206 @@ def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:
             into[key] = value
 
 
-def apply_deltas(db: Client, increments: list[Increment]) -> None:
-    """Write the increments in one batch (one write per aggregate document)."""
-    if not increments:
-        return
-    documents: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
-    for inc in increments:
-        body = documents[(inc.collection, inc.doc_id)]
-        _merge(body, _nested(inc.field, firestore.Increment(inc.value)))
-    batch = db.batch()
-    for (collection, doc_id), body in documents.items():
-        operator_id, _, day = doc_id.partition("__")
-        body = {**body, "operatorId": operator_id, **({"date": day} if day else {})}
-        batch.set(db.collection(collection).document(doc_id), body, merge=True)
-    batch.commit()
+def _labels(collection: str, doc_id: str, operator_id: str) -> dict[str, Any]:
+    """The plain fields of a shard document (who it belongs to, which month and shard)."""
+    rest = doc_id[len(operator_id) + 2 :]
+    if collection == DAILY:
+        month, _, shard = rest.partition("__")
+        return {"operatorId": operator_id, "month": month, "shard": int(shard[1:])}
+    return {"operatorId": operator_id, "shard": int(rest[1:])}
+
+
+def shard_bodies(
+    operator_id: str, values: Iterable[Increment], as_increments: bool
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The shard documents' bodies: Firestore increments for a live write, plain numbers for a
+    rebuild that replaces them."""
+    bodies: dict[tuple[str, str], dict[str, Any]] = {}
+    for inc in values:
+        key = (inc.collection, inc.doc_id)
+        if key not in bodies:
+            bodies[key] = _labels(inc.collection, inc.doc_id, operator_id)
+        value = firestore.Increment(inc.value) if as_increments else inc.value
+        _merge(bodies[key], _nested(inc.field, value))
+    return bodies
+
+
+def _applied_list(values: dict[Placed, int]) -> list[dict[str, Any]]:
+    return [{"doc": f"{c}/{d}", "field": f, "value": v} for (c, d, f), v in sorted(values.items())]
+
+
+def contribution_doc(
+    subject: Subject, subject_id: str, operator_id: str, values: dict[Placed, int]
+) -> dict[str, Any]:
+    return {
+        "operatorId": operator_id,
+        "subject": subject,
+        "subjectId": subject_id,
+        "applied": _applied_list(values),
+        "updatedAt": datetime.now(UTC),
+    }
+
+
+def _applied(doc: stored.ContributionDoc | None) -> dict[Placed, int]:
+    if doc is None:
+        return {}
+    found: dict[Placed, int] = {}
+    for a in doc.applied:
+        collection, _, doc_id = a.doc.partition("/")
+        found[(collection, doc_id, a.field)] = a.value
+    return found
+
+
+# --- live: the triggers ----------------------------------------------------------------------
+
+_ATTEMPTS = 6
+
+
+def operator_zone(db: Client, operator_id: str) -> str:
+    """The operator's time zone, through the cached operator loader (models/operators.py)."""
+    op = operators.load(db, operator_id)
+    return op.time_zone if op else settings.DEFAULT_TIME_ZONE
+
+
+def _subject_ref(db: Client, subject: Subject, subject_id: str) -> Any:
+    collection = sessions.COLLECTION if subject == "session" else PASSES
+    return db.collection(collection).document(subject_id)
+
+
+def _payments_of(db: Client, subject: Subject, subject_id: str) -> Any:
+    field = "sessionId" if subject == "session" else "passId"
+    return db.collection(payments.COLLECTION).where(filter=FieldFilter(field, "==", subject_id))
+
+
+def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
+    """Bring the stored figures up to date with one stay or pass and its payments; returns the
+    increments applied (none when the figures already count its current state)."""
+    ref = stored.contribution_ref(db, subject, subject_id)
+    subject_ref = _subject_ref(db, subject, subject_id)
+    payments_query = _payments_of(db, subject, subject_id)
+    shard = shard_of(subject, subject_id)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> list[Increment]:
+        prior = stored.ContributionDoc.from_snapshot(ref.get(transaction=transaction))
+        snapshot = subject_ref.get(transaction=transaction)
+        doc = snapshot.to_dict() if snapshot.exists else None
+        payment_docs = [p.to_dict() or {} for p in payments_query.get(transaction=transaction)]
+        operator_id = next(
+            (d.get("operatorId") for d in [doc or {}, *payment_docs] if d.get("operatorId")),
+            prior.operator_id if prior else None,
+        )
+        if not operator_id:
+            return []
+        zone = operator_zone(db, operator_id)
+        wanted = contribution(subject, doc, payment_docs, zone, shard)
+        changes = difference(_applied(prior), wanted)
+        if not changes:
+            return []
+        for (collection, doc_id), body in shard_bodies(operator_id, changes, True).items():
+            transaction.set(db.collection(collection).document(doc_id), body, merge=True)
+        if wanted:
+            transaction.set(ref, contribution_doc(subject, subject_id, operator_id, wanted))
+        else:
+            transaction.delete(ref)
+        return changes
+
+    # Redeliveries of one stay's events may race: the transaction serialises them; a loser
+    # (lock timeout, commit retries exhausted) simply recomputes.
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return run(db.transaction(max_attempts=10))
+        except (Aborted, ValueError):
+            if attempt == _ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 (jitter)
+    return []
+
+
+def on_session_written(session_id: str) -> None:
+    """The session trigger's handler (sessions/dispatch.py)."""
+    from parkingdone.firebase import db
+
+    refresh(db(), "session", session_id)
+
+
+def on_pass_written(pass_id: str) -> None:
+    """The pass trigger's handler: a pass's payment, outcome and refunds write the pass."""
+    from parkingdone.firebase import db
+
+    refresh(db(), "pass", pass_id)
+
+
+# --- from scratch: backfill and benchmark ----------------------------------------------------
+
+
+@dataclass
+class Built:
+    shards: dict[tuple[str, str], dict[str, Any]]
+    contributions: dict[str, dict[str, Any]]
+
+
+def build(
+    operator_id: str,
+    zone: str,
+    stays: dict[str, dict[str, Any] | None],
+    payment_docs: Iterable[dict[str, Any]],
+) -> Built:
+    """The stored figures of an operator from its documents (pure): `stays` by session id,
+    every payment (a pass's payments by their passId). What `refresh` would leave."""
+    by_subject: dict[tuple[Subject, str], list[dict[str, Any]]] = defaultdict(list)
+    for payment in payment_docs:
+        if payment.get("sessionId"):
+            by_subject[("session", payment["sessionId"])].append(payment)
+        elif payment.get("passId"):
+            by_subject[("pass", payment["passId"])].append(payment)
+    subjects = set(by_subject) | {("session", sid) for sid in stays}
+    totals: dict[Placed, int] = defaultdict(int)
+    contributions = {}
+    for subject, subject_id in sorted(subjects):
+        doc = stays.get(subject_id) if subject == "session" else None
+        shard = shard_of(subject, subject_id)
+        values = contribution(subject, doc, by_subject[(subject, subject_id)], zone, shard)
+        if not values:
+            continue
+        for key, value in values.items():
+            totals[key] += value
+        contributions[stored.contribution_id(subject, subject_id)] = contribution_doc(
+            subject, subject_id, operator_id, values
+        )
+    increments = [Increment(*key, value) for key, value in sorted(totals.items()) if value]
+    return Built(shard_bodies(operator_id, increments, False), contributions)
+
+
+def rebuild(db: Client, operator_id: str) -> Built:
+    """Backfill: recompute an operator's stored figures from every stay and payment and replace
+    what is stored. Run it when the operator's stays are quiet (after a deploy that introduces
+    the figures, or to repair them); afterwards the triggers keep them."""
+    zone = operator_zone(db, operator_id)
+    by_operator = FieldFilter("operatorId", "==", operator_id)
+    stays = {
+        s.id: s.to_dict()
+        for s in db.collection(sessions.COLLECTION).where(filter=by_operator).stream()
+    }
+    payment_docs = [
+        s.to_dict() or {}
+        for s in db.collection(payments.COLLECTION).where(filter=by_operator).stream()
+    ]
+    built = build(operator_id, zone, stays, payment_docs)
+    deleter = db.bulk_writer()
+    for collection in (DAILY, TOTALS, stored.CONTRIBUTIONS):
+        for ref in stored.of_operator(db, collection, operator_id):
+            deleter.delete(ref)
+    deleter.close()  # every delete done before the first write
+    writer = db.bulk_writer()
+    write_built(db, built, writer)
+    writer.close()
+    return built
+
+
+def write_built(db: Client, built: Built, writer: Any) -> None:
+    """Write what `build` made with a bulk writer (the caller closes it)."""
+    for (collection, doc_id), body in built.shards.items():
+        writer.set(db.collection(collection).document(doc_id), body)
+    for doc_id, body in built.contributions.items():
+        writer.set(db.collection(stored.CONTRIBUTIONS).document(doc_id), body)

@@ -1,8 +1,11 @@
-"""The operations dashboard's figures, from Firestore aggregation queries.
+"""The operations dashboard's figures. Periods are local calendar days in the operator's time
+zone. Nothing here reads sessions or payments one by one.
 
-Nothing here reads sessions or payments one by one: each figure is a count or sum the
-database computes over an index (billed one read per 1,000 index entries). The queries of one
-tile run concurrently. Periods are local calendar days in the operator's time zone.
+The dashboard reads the figures the triggers keep (`kept_*`, admin/aggregates.py): a bounded
+batch of shard documents by id per render, whatever the history. The same figures from
+Firestore aggregation queries (`figures`, `revenue_trend`, `occupancy`, `invoices`: a count or
+sum over an index, one read per 1,000 entries, cost growing with the history) remain as the
+reference the tests compare the kept figures with.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from parkingdone import settings
 from parkingdone.models import facilities, payments, sessions
+from parkingdone.models import figures as stored
 from parkingdone.models.facilities import FacilityDoc
 
 PERIODS = (("today", 1), ("7 days", 7), ("30 days", 30))
@@ -318,28 +323,76 @@ def activity(
     return items[:limit]
 
 
-def figures_from_aggregates(
-    db: Client, operator_id: str, zone: str, currency: str, now: datetime
-) -> tuple[Figures, list[tuple[date, int]]]:
-    """The same figures and the 30-day trend from the trigger-kept aggregate documents
-    (admin/aggregates.py): 31 reads by id, whatever the history."""
-    from parkingdone.admin import aggregates
+# --- from the trigger-kept figures (admin/aggregates.py): what the dashboard shows ---------
 
+
+def _sum_into(into: dict[str, Any], doc: dict[str, Any]) -> None:
+    """Add a shard document's numbers into `into`, map by map."""
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            _sum_into(into.setdefault(key, {}), value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            into[key] = into.get(key, 0) + value
+
+
+def _trend_starts(now: datetime, zone: str) -> list[datetime]:
+    return [local_midnight(now, zone, back) for back in range(TREND_DAYS - 1, -1, -1)]
+
+
+def _day_paths(operator_id: str, starts: list[datetime]) -> list[tuple[str, str]]:
+    months = sorted({s.date().isoformat()[:7] for s in starts})
+    return [
+        (stored.DAILY, stored.daily_shard_id(operator_id, month, shard))
+        for month in months
+        for shard in range(settings.FIGURE_SHARDS)
+    ]
+
+
+def _totals_paths(operator_id: str) -> list[tuple[str, str]]:
+    return [
+        (stored.TOTALS, stored.totals_shard_id(operator_id, shard))
+        for shard in range(settings.FIGURE_SHARDS)
+    ]
+
+
+def _read(db: Client, paths: list[tuple[str, str]], cost: Cost) -> list[dict[str, Any]]:
+    cost.queries += 1  # one batch get
+    cost.reads += len(paths)
+    return stored.read_shards(db, paths)
+
+
+def _days(docs: list[dict[str, Any]], starts: list[datetime]) -> list[dict[str, int]]:
+    """Each day's figures summed over the month shard documents."""
+    months: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        _sum_into(months.setdefault(str(doc.get("month", "")), {}), doc.get("days") or {})
+    days = []
+    for start in starts:
+        iso = start.date().isoformat()
+        days.append(months.get(iso[:7], {}).get(iso[8:], {}))
+    return days
+
+
+def _totals(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for doc in docs:
+        _sum_into(total, {k: v for k, v in doc.items() if k != "shard"})
+    return total
+
+
+def kept_figures(db: Client, operator_id: str, zone: str, currency: str, now: datetime) -> Figures:
+    """The KPIs from the stored figures: the shards of at most two months and the totals'
+    shards, in one batch get, whatever the history."""
     cost = Cost()
-    starts = [local_midnight(now, zone, back) for back in range(TREND_DAYS - 1, -1, -1)]
-    refs = [
-        db.collection(aggregates.DAILY).document(aggregates.day_id(operator_id, s, zone))
-        for s in starts
-    ] + [db.collection(aggregates.TOTALS).document(operator_id)]
-    found = {s.reference.path: (s.to_dict() or {}) if s.exists else {} for s in db.get_all(refs)}
-    cost.queries, cost.reads = 1, len(refs)
-    days = [found.get(ref.path, {}) for ref in refs[:-1]]
-    totals = found.get(refs[-1].path, {})
+    starts = _trend_starts(now, zone)
+    day_paths, totals_paths = _day_paths(operator_id, starts), _totals_paths(operator_id)
+    docs = _read(db, day_paths + totals_paths, cost)
+    days = _days(docs[: len(day_paths)], starts)
+    totals = _totals(docs[len(day_paths) :])
     periods = []
     for label, length in PERIODS:
-        window = days[-length:]
         p = PeriodFigures(label, starts[-length])
-        for day in window:
+        for day in days[-length:]:
             p.gross += int(day.get("gross", 0))
             p.platform_fee += int(day.get("platformFee", 0))
             p.refunded += int(day.get("refunded", 0))
@@ -348,12 +401,57 @@ def figures_from_aggregates(
             p.charged += int(day.get("charged", 0))
             p.collected += int(day.get("collected", 0))
         periods.append(p)
-    result = Figures(
-        currency,
-        periods,
-        int(totals.get("unpaidAmount", 0)),
-        int(totals.get("unpaidCount", 0)),
-        cost,
-    )
-    trend = [(s.date(), int(d.get("gross", 0))) for s, d in zip(starts, days, strict=True)]
-    return result, trend
+    unpaid, unpaid_count = int(totals.get("unpaidAmount", 0)), int(totals.get("unpaidCount", 0))
+    return Figures(currency, periods, unpaid, unpaid_count, cost)
+
+
+def kept_trend(
+    db: Client, operator_id: str, zone: str, now: datetime, cost: Cost | None = None
+) -> list[tuple[date, int]]:
+    """Gross revenue collected per local day, the last 30 days, oldest first."""
+    cost = cost if cost is not None else Cost()
+    starts = _trend_starts(now, zone)
+    days = _days(_read(db, _day_paths(operator_id, starts), cost), starts)
+    return [(s.date(), int(d.get("gross", 0))) for s, d in zip(starts, days, strict=True)]
+
+
+def kept_occupancy(db: Client, operator_id: str, cost: Cost | None = None) -> list[Occupancy]:
+    """Cars inside now per facility against capacity: the facilities and the totals' shards."""
+    cost = cost if cost is not None else Cost()
+    all_facilities = facilities.of_operator(db, operator_id)
+    cost.queries += 1
+    cost.reads += max(1, len(all_facilities))
+    inside = _totals(_read(db, _totals_paths(operator_id), cost)).get("inside") or {}
+    return [Occupancy(f, int(inside.get(f.id, 0))) for f in all_facilities]
+
+
+def kept_invoices(db: Client, operator_id: str, cost: Cost | None = None) -> list[InvoiceLine]:
+    cost = cost if cost is not None else Cost()
+    lines = _totals(_read(db, _totals_paths(operator_id), cost)).get("invoices") or {}
+    return [
+        InvoiceLine(
+            s, int(lines.get(s, {}).get("count", 0)), int(lines.get(s, {}).get("amount", 0))
+        )
+        for s in payments.INVOICE_STATUSES
+    ]
+
+
+def kept_today(
+    db: Client, operators_and_zones: list[tuple[str, str]], now: datetime
+) -> dict[str, tuple[dict[str, int], dict[str, Any]]]:
+    """Each operator's figures of its local today and its running totals, from the stored
+    shards of every operator in one batch get (the super admin's operators list)."""
+    cost = Cost()
+    plan = []
+    for operator_id, zone in operators_and_zones:
+        starts = [local_midnight(now, zone)]
+        plan.append(
+            (operator_id, starts, _day_paths(operator_id, starts), _totals_paths(operator_id))
+        )
+    docs = _read(db, [p for _, _, days, totals in plan for p in days + totals], cost)
+    result, at = {}, 0
+    for operator_id, starts, days, totals in plan:
+        day_docs, at = docs[at : at + len(days)], at + len(days)
+        totals_docs, at = docs[at : at + len(totals)], at + len(totals)
+        result[operator_id] = (_days(day_docs, starts)[0], _totals(totals_docs))
+    return result

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from google.cloud.firestore import Client
 
 from parkingdone import tariffs
+from parkingdone.admin import formatting
 from parkingdone.models import disputes, enforcement_checks, events, payments, pushes
 from parkingdone.models.disputes import DisputeDoc
 from parkingdone.models.enforcement_checks import CheckDoc
@@ -74,14 +75,14 @@ def _money(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency}"
 
 
-def _event_source(event: EventDoc | None, fallback: str) -> str:
+def _event_source(event: EventDoc | None, fallback: str, zone: str) -> str:
     if event is None:
         return fallback
     parts = [event.source.upper() if event.source == "gps" else "ANPR camera (webhook)"]
     if event.external_id:
         parts.append(f"event {event.external_id}")
     if event.received_at:
-        parts.append(f"received {event.received_at.isoformat(timespec='seconds')}")
+        parts.append(f"received {formatting.local(event.received_at, zone)}")
     return ", ".join(parts)
 
 
@@ -96,7 +97,7 @@ def build(session: SessionDoc, facility: FacilityDoc, evidence: Evidence) -> lis
                 "entry",
                 "Entry",
                 f"{plate} entered {facility.name}",
-                _event_source(event, session.source),
+                _event_source(event, session.source, facility.time_zone),
                 photo="entry" if session.image("entry") else None,
             )
         )
@@ -260,7 +261,7 @@ def build(session: SessionDoc, facility: FacilityDoc, evidence: Evidence) -> lis
                 "exit",
                 "Exit",
                 f"{plate} left {facility.name}",
-                _event_source(event, session.source),
+                _event_source(event, session.source, facility.time_zone),
                 photo="exit" if session.image("exit") else None,
             )
         )

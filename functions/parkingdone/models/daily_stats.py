@@ -1,4 +1,5 @@
-"""dailyStats/{operatorId}__{day}: an operator's counts and sums of one local day."""
+"""dailyStats/{operatorId}__{YYYY-MM}__s{shard}: one month of one shard of an operator's
+figures per local day (written and read through models/figures.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,3 @@ COLLECTION = "dailyStats"
 
 def collection(db: Client):
     return db.collection(COLLECTION)
-
-
-def ref(db: Client, doc_id: str):
-    return db.collection(COLLECTION).document(doc_id)

@@ -1,4 +1,5 @@
-"""operatorStats/{operatorId}: an operator's running totals."""
+"""operatorStats/{operatorId}__s{shard}: one shard of an operator's running totals
+(written and read through models/figures.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,3 @@ COLLECTION = "operatorStats"
 
 def collection(db: Client):
     return db.collection(COLLECTION)
-
-
-def ref(db: Client, operator_id: str):
-    return db.collection(COLLECTION).document(operator_id)

@@ -9,7 +9,9 @@ payment outcome) does not wake the others:
 - charging: only on the change to "closed" (a stay created closed included);
 - correction: only when the pairing marked a charged stay as changed (`correctionPending`);
 - enforcement projection: only when a field it reads changed outside the webhook's own
-  transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing.
+  transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing;
+- dashboard figures: after the others, when the stay was created or deleted or a field a
+  figure counts changed (status, facility, createdAt, the payment's status or amounts).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from firebase_functions import logger
 
 # What the projection mirrors of a session and only other writers change.
 PROJECTED_ELSEWHERE = ("payment", "fee", "driverUid", "plate")
+# What the dashboard's figures count of a session and of its payment summary.
+COUNTED = ("status", "createdAt", "operatorId", "facilityId")
+COUNTED_PAYMENT = ("status", "paymentId", "amount", "refundedAmount", "paidAt")
 
 
 def needs_evidence(after: dict[str, Any]) -> bool:
@@ -71,6 +76,15 @@ def projection_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> lis
     return keys
 
 
+def needs_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    if before is None or after is None:
+        return before is not None or after is not None
+    if any(before.get(f) != after.get(f) for f in COUNTED):
+        return True
+    paid_before, paid_after = before.get("payment") or {}, after.get("payment") or {}
+    return any(paid_before.get(f) != paid_after.get(f) for f in COUNTED_PAYMENT)
+
+
 def handlers(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     """The names of the handlers a change needs, in the order they run (pure)."""
     if not after:
@@ -95,7 +109,7 @@ def on_session_written(
     session_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> list[str]:
     """Run the handlers the change needs; returns their names (for logs and tests)."""
-    names = handlers(before, after)
+    names = handlers(before, after) + (["figures"] if needs_figures(before, after) else [])
     for name in names:
         try:
             _run(name, session_id, before, after or {})
@@ -125,6 +139,10 @@ def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[
         from parkingdone.payments import charging
 
         charging.correct_session(session_id)
+    elif name == "figures":
+        from parkingdone.admin import aggregates
+
+        aggregates.on_session_written(session_id)
     elif name == "projection" and not after:
         from parkingdone.enforcement import triggers
 

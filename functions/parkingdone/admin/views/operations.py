@@ -1,8 +1,9 @@
 """The operations dashboard (`/admin/`): KPIs, revenue trend, occupancy, activity, invoices.
 
 The page is a shell; each tile is a fragment that htmx loads and, for the live ones,
-refreshes every few seconds. Each fragment states its Firestore cost in a response header
-(`X-Firestore-Reads`), which the benchmark reads.
+refreshes every few seconds. The figures come from the shard documents the triggers keep
+(kpis.kept_*), the activity feed from two bounded indexed queries. Each fragment states its
+Firestore cost in a response header (`X-Firestore-Reads`), which the benchmark reads.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def dashboard() -> Any:
 @staff_required
 def kpi_tile() -> Response:
     op = g.operator
-    figures = kpis.figures(db(), op.id, op.time_zone, op.currency, datetime.now(UTC))
+    figures = kpis.kept_figures(db(), op.id, op.time_zone, op.currency, datetime.now(UTC))
     return _fragment("fragments/kpis.html", figures.cost, figures=figures)
 
 
@@ -45,7 +46,7 @@ def kpi_tile() -> Response:
 @staff_required
 def trend_tile() -> Response:
     op, cost = g.operator, kpis.Cost()
-    trend = kpis.revenue_trend(db(), op.id, op.time_zone, datetime.now(UTC), cost)
+    trend = kpis.kept_trend(db(), op.id, op.time_zone, datetime.now(UTC), cost)
     chart = {
         "labels": [day.strftime("%d.%m.") for day, _ in trend],
         "values": [amount / 100 for _, amount in trend],
@@ -58,7 +59,7 @@ def trend_tile() -> Response:
 @staff_required
 def occupancy_tile() -> Response:
     cost = kpis.Cost()
-    rows = kpis.occupancy(db(), g.operator.id, cost)
+    rows = kpis.kept_occupancy(db(), g.operator.id, cost)
     return _fragment("fragments/occupancy.html", cost, rows=rows)
 
 
@@ -74,5 +75,5 @@ def activity_tile() -> Response:
 @staff_required
 def invoices_tile() -> Response:
     cost = kpis.Cost()
-    lines = kpis.invoices(db(), g.operator.id, cost)
+    lines = kpis.kept_invoices(db(), g.operator.id, cost)
     return _fragment("fragments/invoices.html", cost, lines=lines, currency=g.operator.currency)

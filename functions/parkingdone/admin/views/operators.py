@@ -12,7 +12,7 @@ import pydantic
 from flask import Blueprint, Response, abort, g, redirect, render_template, request
 
 from parkingdone import ids, onboarding
-from parkingdone.admin import aggregates, audit, preview
+from parkingdone.admin import audit, kpis, preview
 from parkingdone.admin.access import super_required
 from parkingdone.admin.views.users import caller
 from parkingdone.errors import ApiError
@@ -36,21 +36,14 @@ class Headline:
 
 
 def headlines(all_operators: list[OperatorDoc], now: datetime) -> dict[str, Headline]:
-    """Each operator's today and now from `dailyStats` and `operatorStats`: two documents per
-    operator, read together in one batch, whatever the operator's history."""
+    """Each operator's today and now from the stored figures (admin/aggregates.py): its
+    day and totals shards, every operator's read together in one batch get."""
     if not all_operators:
         return {}
-    store = db()
-    refs = []
-    for op in all_operators:
-        refs.append(
-            store.collection(aggregates.DAILY).document(aggregates.day_id(op.id, now, op.time_zone))
-        )
-        refs.append(store.collection(aggregates.TOTALS).document(op.id))
-    found = {s.reference.path: s.to_dict() or {} for s in store.get_all(refs) if s.exists}
+    kept = kpis.kept_today(db(), [(op.id, op.time_zone) for op in all_operators], now)
     result = {}
-    for op, day_ref, totals_ref in zip(all_operators, refs[::2], refs[1::2], strict=True):
-        day, totals = found.get(day_ref.path, {}), found.get(totals_ref.path, {})
+    for op in all_operators:
+        day, totals = kept[op.id]
         invoices = (totals.get("invoices") or {}).get("to_invoice") or {}
         result[op.id] = Headline(
             sessions_today=int(day.get("sessions", 0)),
