@@ -85,7 +85,7 @@ def test_facility_settings_are_what_the_app_and_the_functions_read(db, demo, hos
 
     notice = unquote_plus(response.headers["Location"])
     assert "enforcement answers of 1 plates updated" in notice
-    # This process forgot its cached copy at once; others within FACILITY_CACHE_SECONDS.
+    # This process forgot its cached copy at once; others within the cache TTL.
     cached = tenants.find_facility(db, demo.operator_id, FACILITY)
     assert (cached.enforcement_grace_minutes, cached.max_stay_minutes) == (0, 4320)
     wait_for(
