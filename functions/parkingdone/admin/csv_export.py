@@ -83,3 +83,16 @@ def lines(docs: Iterable[SessionDoc], facilities: dict[str, tuple[str, str]]) ->
         name, zone = facilities.get(doc.facility_id, (doc.facility_id, "UTC"))
         writer.writerow(row(doc, name, zone))
         yield buffer.getvalue()
+
+
+def stream(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """Any list as CSV text in chunks (the ticket export uses it): every cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(list(header))
+    yield buffer.getvalue()
+    for values in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([neutralise(v) for v in values])
+        yield buffer.getvalue()
