@@ -106,7 +106,8 @@ def search_terms(
         terms.add(plate.lower())
     for text in texts:
         terms |= _words(text)
-    fixed = [t for t in terms if t in {number.lower(), str(seq), (email or "").lower()}]
+    # The number, sequence and e-mail are never crowded out by words.
+    fixed = list(dict.fromkeys([number.lower(), str(seq), *([email.lower()] if email else [])]))
     rest = sorted(terms - set(fixed))
     return (fixed + rest)[:MAX_SEARCH_TERMS]
 

@@ -13,11 +13,15 @@ Who may do what is decided here, from the caller's claims (callable_api.Caller):
 from __future__ import annotations
 
 import hashlib
+import random
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from firebase_admin import auth
 from firebase_functions import logger
+from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import Field, field_validator
@@ -29,8 +33,11 @@ from parkingdone.models import operators, sessions, ticket_counters, tickets
 from parkingdone.models.tickets import TicketDoc
 from parkingdone.support import rules
 
-# Transactions on one operator's counter retry under contention (many tickets at once).
-TRANSACTION_ATTEMPTS = 30
+# Transactions on one operator's counter retry under contention (many tickets at once)
+# after a growing random pause: immediate retries collide again (measured on the emulator:
+# 30 tickets from 8 concurrent callers in ~20 s with pauses, failures without).
+TRANSACTION_ATTEMPTS = 1
+CONTENDED_ROUNDS = 15
 PUSH_KIND = "support_reply"
 STAFF_ROLES = ("operator_admin", "operator_staff")
 
@@ -99,6 +106,21 @@ def _target(db: firestore.Client, ticket: TicketDoc | dict[str, Any]) -> timedel
     operator_id = ticket.operator_id if isinstance(ticket, TicketDoc) else ticket["operatorId"]
     sla = _sla_of(db, operator_id) if line == "driver" else None
     return rules.first_response_target(priority, line, sla)
+
+
+def _transact(db: firestore.Client, work: Callable[[firestore.Transaction], Any]) -> Any:
+    """Run a @transactional function, backing off while others hold the same documents."""
+    for round_ in range(CONTENDED_ROUNDS):
+        try:
+            return work(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        except (google_exceptions.Aborted, ValueError) as exc:
+            contended = isinstance(exc, google_exceptions.Aborted) or str(exc).startswith(
+                "Failed to commit transaction"
+            )
+            if not contended:
+                raise
+            time.sleep(random.SystemRandom().uniform(0.05, min(3.0, 0.2 * 2**round_)))
+    raise errors.unavailable("Too many changes at once; try again shortly", "busy")
 
 
 def _refuse_rule(error: rules.RuleError) -> errors.ApiError:
@@ -202,7 +224,7 @@ def open_ticket(
         transaction.set(counter_ref, {"operatorId": operator_id, line: seq}, merge=True)
         return {"ticketId": ticket_ref.id, "number": number, "created": True}
 
-    result = run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    result = _transact(db, run)
     logger.info(
         "support.ticket_opened", operator_id=operator_id, ticket_id=result["ticketId"], line=line
     )
@@ -315,7 +337,7 @@ def add_message(
             "created": True,
         }
 
-    result = run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    result = _transact(db, run)
     if result["created"] and side == "support" and ticket.line == "driver" and ticket.uid:
         result["push"] = deliver_push(db, ticket, result["messageId"])
     return result
@@ -414,7 +436,7 @@ def set_status(
         transaction.update(ref, {**_status_changes(data, status, at), "updatedAt": at})
         return {"before": data["status"], "status": status, "changed": True}
 
-    return run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    return _transact(db, run)
 
 
 def set_priority(
@@ -442,7 +464,7 @@ def set_priority(
         transaction.update(ref, changes)
         return {"before": data.get("priority"), "priority": priority}
 
-    return run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    return _transact(db, run)
 
 
 def assign(
