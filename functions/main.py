@@ -397,3 +397,31 @@ def passFiguresWritten(event: firestore_fn.Event) -> None:
     from parkingdone.admin import aggregates
 
     aggregates.on_pass_written(event.params["passId"])
+
+
+# --- support: tickets with in-app chat --------------------------------------------------------
+
+
+@callable_api.on_call()
+def openTicket(req: https_fn.CallableRequest) -> dict:
+    """Driver app: open a support ticket with its first message (optionally about a stay)."""
+    from parkingdone.support import callables
+
+    return callables.open_ticket(req)
+
+
+@callable_api.on_call()
+def sendTicketMessage(req: https_fn.CallableRequest) -> dict:
+    """Driver app: write in a ticket (reopens it); staff may answer through it as well."""
+    from parkingdone.support import callables
+
+    return callables.send_ticket_message(req)
+
+
+@scheduler_fn.on_schedule(schedule="every 5 minutes")
+def supportSweep(event: scheduler_fn.ScheduledEvent) -> None:
+    """Records SLA breaches as they happen, closes resolved tickets, delivers pending pushes."""
+    from parkingdone.firebase import db
+    from parkingdone.support import service
+
+    service.sweep(db())

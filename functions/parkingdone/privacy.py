@@ -242,12 +242,17 @@ REGISTRY: tuple[Collection, ...] = (
         "delete",
         "tickets",
         driver_fields=("uid",),
-        personal_fields=("subject", "email"),
+        personal_fields=("subject", "email", "plate", "searchTerms", "openedBy"),
         subcollections=("messages",),
-        note="24 months after closing (closedAt); an open ticket is never removed",
+        note="a driver's ticket goes with the driver (with its messages); an operator's "
+        "ticket to ParkingDone names staff, not drivers. 24 months after closing (closedAt); "
+        "an open ticket is never removed by retention",
     ),
     Collection(
         "messages", "delete", "tickets", personal_fields=("text", "from"), tenant_field=None
+    ),
+    Collection(
+        "ticketCounters", "none", "operational", note="the last ticket number per line, no people"
     ),
     Collection(
         "disputes",

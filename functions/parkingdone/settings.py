@@ -65,3 +65,17 @@ OPERATOR_LANGUAGE = "fi"
 # How long an officer's plate check is kept: 24 months rolling, as session data (the
 # product's data retention terms); a TTL policy on `expiresAt` deletes older checks.
 CHECK_LOG_RETENTION = timedelta(days=730)
+
+# --- Support ----------------------------------------------------------------------------------
+
+# How soon a driver's ticket gets its first answer from the operator's staff, by priority (the
+# operator may set its own in operators/{id}.supportSla, in minutes).
+SUPPORT_FIRST_RESPONSE = {"critical": timedelta(hours=1), "normal": timedelta(hours=24)}
+# The operators' own line to ParkingDone: the service promise to our clients (critical within
+# 1 hour, normal within 24 hours); the same for every operator.
+PARKINGDONE_FIRST_RESPONSE = {"critical": timedelta(hours=1), "normal": timedelta(hours=24)}
+# A resolved ticket nobody writes to any more is closed after this (closedAt starts its
+# retention period).
+SUPPORT_AUTO_CLOSE = timedelta(days=7)
+# The figures on the tickets page cover tickets first answered within this window.
+SUPPORT_FIGURES_WINDOW = timedelta(days=30)

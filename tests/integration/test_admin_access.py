@@ -25,6 +25,10 @@ PAGES = (
     "/facilities",
     "/passes",
     "/passes.csv",
+    "/tickets",
+    "/tickets?line=operator",
+    "/tickets.csv",
+    "/fragments/support",
 )
 # role -> status of every page above at /admin/… (super admins choose an operator first).
 EXPECTED = {
@@ -469,3 +473,59 @@ def test_configuration_pages_and_actions_answer_each_role_as_they_should(demo, r
     changed = role in ("admin", "super")
     stored = demo_db().collection("passProducts").document(product_id).get().to_dict()
     assert stored["active"] is not changed
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("signed_out", 303),
+        ("driver", 403),
+        ("staff", 403),
+        ("admin", 403),
+        ("other_admin", 403),
+        ("super", 200),
+    ],
+)
+def test_parkingdone_support_queue_is_for_super_admins(demo, role, status):
+    assert support.sign_in(role).get("/admin/support-line").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("signed_out", 303), ("driver", 403), ("staff", 200), ("admin", 200), ("other_admin", 200)],
+)
+def test_operators_staff_may_open_a_ticket_to_parkingdone(demo, role, status):
+    assert support.sign_in(role).get("/admin/tickets/new").status_code == status
+
+
+# role -> (view, reply, status change) on a driver's ticket of the demo operator.
+TICKET_ACTIONS = {
+    "signed_out": (303, 403, 403),  # no session, so no CSRF token either
+    "driver": (403, 403, 403),
+    "staff": (200, 303, 303),
+    "admin": (200, 303, 303),
+    "other_admin": (404, 404, 404),
+}
+
+
+@pytest.mark.parametrize("role", list(TICKET_ACTIONS))
+def test_ticket_page_and_actions_per_role(demo, role):
+    from parkingdone.callable_api import Caller
+    from parkingdone.support import service
+
+    request = service.OpenTicket(subject="Help", text="Gate", operator_id=demo_data.OPERATOR_ID)
+    ticket_id = service.open_ticket(demo_db(), Caller("some-driver"), request)["ticketId"]
+    c = support.sign_in(role)
+    token = support.csrf(c) if c.get_cookie("__session") else ""
+    view, reply, change = TICKET_ACTIONS[role]
+    assert c.get(f"/admin/tickets/{ticket_id}").status_code == view
+    posted = c.post(
+        f"/admin/tickets/{ticket_id}/messages", data={"text": "Hi", "csrf_token": token}
+    )
+    assert posted.status_code == reply
+    changed = c.post(
+        f"/admin/tickets/{ticket_id}/status", data={"status": "closed", "csrf_token": token}
+    )
+    assert changed.status_code == change
+    expected = "closed" if change == 303 else "open"
+    assert demo_db().document(f"tickets/{ticket_id}").get().get("status") == expected

@@ -42,7 +42,7 @@ def test_the_profile_shows_stays_payments_wallet_and_disputes(db, demo):
     payment = wait_status(db, "cust-2", "succeeded")["payment"]
     admin = support.sign_in("admin")
     page = admin.get(f"/admin/customers/{demo.driver_uid}").get_data(as_text=True)
-    for section in ("wallet", "vehicles", "sessions", "passes", "payments", "disputes"):
+    for section in ("wallet", "vehicles", "sessions", "passes", "payments", "disputes", "tickets"):
         assert f'id="{section}"' in page
     assert "/admin/sessions/cust-2" in page
     assert payment["paymentId"] in page
@@ -64,6 +64,23 @@ def test_the_profile_shows_stays_payments_wallet_and_disputes(db, demo):
         data={"amount": "5", "reason": " ", "csrf_token": support.csrf(admin)},
     )
     assert no_reason.status_code == 400
+
+
+def test_the_profile_lists_the_drivers_tickets_at_this_operator(db, demo):
+    from parkingdone.callable_api import Caller
+    from parkingdone.support import service
+
+    opened = service.open_ticket(
+        db,
+        Caller(demo.driver_uid),
+        service.OpenTicket(
+            subject="Gate did not open", text="I waited ten minutes", operator_id=demo.operator_id
+        ),
+    )
+    page = support.sign_in("admin").get(f"/admin/customers/{demo.driver_uid}")
+    text = page.get_data(as_text=True)
+    assert f'data-ticket="{opened["ticketId"]}"' in text
+    assert opened["number"] in text and "Gate did not open" in text
 
 
 def test_another_operators_customer_is_not_found(db, demo):

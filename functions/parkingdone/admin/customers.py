@@ -20,13 +20,14 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import plates
 from parkingdone.admin.queries import plate_variants
-from parkingdone.models import disputes, payments, sessions, wallet_movements, wallets
+from parkingdone.models import disputes, payments, sessions, tickets, wallet_movements, wallets
 from parkingdone.models import vehicles as vehicle_docs
 from parkingdone.models.disputes import DisputeDoc
 from parkingdone.models.passes import COLLECTION as PASSES
 from parkingdone.models.payments import PaymentDoc
 from parkingdone.models.plate_owners import COLLECTION as PLATE_OWNERS
 from parkingdone.models.sessions import SessionDoc
+from parkingdone.models.tickets import TicketDoc
 from parkingdone.models.users import COLLECTION as USERS
 
 # The most customers one search lists, and the candidates a name or e-mail search reads
@@ -172,6 +173,7 @@ class Profile:
     passes: list[dict[str, Any]]
     payments: list[PaymentDoc]
     disputes: list[DisputeDoc]
+    tickets: list[TicketDoc]
     wallet: wallets.WalletDoc | None
     movements: list[wallet_movements.MovementDoc]
 
@@ -218,6 +220,7 @@ def profile(db: Client, operator_id: str, uid: str) -> Profile | None:
         passes=passes,
         payments=ledger,
         disputes=disputes.of_customer(db, operator_id, uid),
+        tickets=tickets.of_driver_at_operator(db, operator_id, uid),
         wallet=wallets.get(db, operator_id, uid),
         movements=wallet_movements.of_wallet(db, wallets.wallet_id(operator_id, uid), PROFILE_ROWS),
     )

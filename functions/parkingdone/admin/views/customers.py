@@ -21,7 +21,7 @@ blueprint = Blueprint("customers", __name__)
 
 # The profile's sections, in order: one template each under customers/, so a new section
 # is one more name here and one more file.
-SECTIONS = ("wallet", "vehicles", "sessions", "passes", "payments", "disputes")
+SECTIONS = ("wallet", "vehicles", "sessions", "passes", "payments", "disputes", "tickets")
 
 
 def parse_minor(raw: str | None) -> int | None:
