@@ -119,10 +119,11 @@ def build_app() -> Flask:
         logger.error("admin.unexpected_error", error=repr(error), path=request.path)
         return _error(500, "internal", "Internal error; try again")
 
-    from parkingdone.admin.views import audit, operations, sessions, signin
+    from parkingdone.admin.views import audit, operations, retention, sessions, signin
 
     for blueprint in (signin.blueprint, operations.blueprint, sessions.blueprint, audit.blueprint):
         app.register_blueprint(blueprint)
+    app.register_blueprint(retention.blueprint)
     return app
 
 
