@@ -8,7 +8,7 @@ function does, run after run with its default budget, until nothing is left to d
 prints the time, the runs, and the Firestore operations per expired stay (counted by the
 sweep itself: every document a query or get returned, every write).
 
-    python -m devstack.bench_retention [--sessions 100000]
+    python -m devstack.bench_retention [--sessions 100000] [--budget 5000]
     python -m devstack.benchrun retention        (on a fresh emulator stack)
 """
 
@@ -105,6 +105,9 @@ def seed(db, sessions: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=100_000, help="expired stays to seed")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="documents per step and run (default: BUDGET)"
+    )
     args = parser.parse_args(argv)
     for key, value in stack.service_env().items():
         os.environ.setdefault(key, value)
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from parkingdone.jobs import retention
 
     db = firestore_client()
+    budget = args.budget or retention.BUDGET
     _hub("disableBackgroundTriggers")
     try:
         started = time.perf_counter()
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = 0
         started = time.perf_counter()
         while True:
-            counts = retention.run(db, now=NOW)
+            counts = retention.run(db, now=NOW, budget=budget)
             runs += 1
             totals.update(counts)
             print(
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     deleted = totals["sessionsDeleted"]
     print(
         f"\nretention sweep over {args.sessions:,} expired stays "
-        f"(budget {retention.BUDGET:,} per step and run)"
+        f"(budget {budget:,} per step and run)"
     )
     print(f"  runs until done       {runs} (the last found nothing)")
     print(
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  Firestore writes      {totals['writes']:,}  ({totals['writes'] / deleted:.2f} per stay)"
     )
+    print(f"  machine load          {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
     ok = deleted == args.sessions and remaining == 1_100
     print("  result                " + ("ok" if ok else "WRONG: see counts above"))
     return 0 if ok else 1

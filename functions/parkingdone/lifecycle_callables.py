@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from parkingdone import errors, firebase, retention, termination
 from parkingdone.callable_api import Caller, Input, handler, parse
 from parkingdone.ids import DocumentId
@@ -52,15 +50,7 @@ def retention_policy(caller: Caller, data: Any) -> dict[str, Any]:
             raise errors.forbidden(
                 "Only a super admin changes a retention policy", "not_super_admin"
             )
-        try:
-            policy = retention.RetentionPolicy.model_validate(request.policy)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise errors.bad_request(f"Invalid policy: {problems}", "invalid_policy") from exc
-        retention.save(db, request.operator_id, policy, caller.uid)
+        retention.change(db, request.operator_id, request.policy, caller.uid)
     return {
         "operatorId": request.operator_id,
         "policy": retention.load(db, request.operator_id).to_doc(),

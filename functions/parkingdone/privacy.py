@@ -44,6 +44,9 @@ class Collection:
     ttl_field: str | None = None
     # Cleared when the stay behind the document is removed by retention (besides the above).
     stay_fields: tuple[str, ...] = ()
+    # For documents that name no operator but one of its stays: the field holding the stay's
+    # id. An operator's termination removes them with the stays.
+    session_field: str | None = None
     # For retention "age": documents whose `field` is older than `timedelta` are deleted.
     max_age: tuple[str, timedelta] | None = None
     subcollections: tuple[str, ...] = ()
@@ -107,8 +110,10 @@ REGISTRY: tuple[Collection, ...] = (
         driver_fields=("uid",),
         personal_fields=("params",),
         tenant_field=None,
+        session_field="params.sessionId",
         max_age=("createdAt", timedelta(days=90)),
-        note="idempotency record of a push; 90 days",
+        note="idempotency record of a push; 90 days; an operator's termination removes those "
+        "of its stays",
     ),
     # --- stays -----------------------------------------------------------------------------
     Collection(
@@ -153,7 +158,9 @@ REGISTRY: tuple[Collection, ...] = (
         "sessions",
         personal_fields=("plate", "plateRaw"),
         ttl_field="expiresAt",
-        note="check log, evidence in disputes: kept as long as the stays",
+        note="check log, evidence in disputes: kept as long as the operator's stays (the sweep, "
+        "by `at` and the policy); the TTL on expiresAt is only a backstop at the longest "
+        "stays policy allowed",
     ),
     # --- money -----------------------------------------------------------------------------
     Collection(
@@ -175,7 +182,8 @@ REGISTRY: tuple[Collection, ...] = (
         "accounting",
         driver_fields=("uid",),
         stay_fields=("plate",),
-        note="the plate stays while the pass is in force (enforcement reads it)",
+        note="the plate stays while the pass is in force (enforcement reads it); plate and "
+        "driver go once its validity ended past the stays' limit",
     ),
     Collection("receiptCounters", "none", "operational"),
     Collection(
@@ -318,6 +326,11 @@ def ttl_fields() -> dict[str, str]:
 def of_operator() -> list[Collection]:
     """Top-level collections holding an operator's documents, found by tenant_field."""
     return [c for c in top_level() if c.tenant_field]
+
+
+def via_stays() -> list[Collection]:
+    """Collections whose documents belong to an operator through one of its stays."""
+    return [c for c in top_level() if c.session_field and not c.tenant_field]
 
 
 def age_rules() -> dict[str, tuple[str, timedelta]]:

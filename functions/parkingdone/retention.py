@@ -23,9 +23,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from google.cloud.firestore import Client
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from parkingdone import errors
 from parkingdone.models.retention_policies import COLLECTION as POLICIES
 
 
@@ -119,6 +120,20 @@ def save(db: Client, operator_id: str, policy: RetentionPolicy, by_uid: str) -> 
             "updatedAt": datetime.now(UTC),
         }
     )
+
+
+def change(db: Client, operator_id: str, values: dict[str, Any], by_uid: str) -> RetentionPolicy:
+    """Validate and save a new policy: the one path of the callable and the dashboard. A value
+    outside the legal bounds is refused (ApiError invalid_policy) and nothing is saved."""
+    try:
+        policy = RetentionPolicy.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}" for e in exc.errors()
+        )
+        raise errors.bad_request(f"Invalid policy: {problems}", "invalid_policy") from exc
+    save(db, operator_id, policy, by_uid)
+    return policy
 
 
 def bounds() -> dict[str, dict[str, int]]:

@@ -62,9 +62,12 @@ OPERATOR_LANGUAGE = "fi"
 
 # --- Retention (legal) ----------------------------------------------------------------------
 
-# How long an officer's plate check is kept: 24 months rolling, as session data (the
-# product's data retention terms); a TTL policy on `expiresAt` deletes older checks.
+# How long an officer's plate check is kept by default: 24 months rolling, as session data
+# (the product's data retention terms). The retention sweep follows each operator's own
+# stays policy (retention.py); the TTL on `expiresAt` is only a backstop, set past the
+# longest stays policy allowed (36 months) so it never removes a check the policy keeps.
 CHECK_LOG_RETENTION = timedelta(days=730)
+CHECK_LOG_TTL_BACKSTOP = timedelta(days=37 * 31)
 
 # --- Support ----------------------------------------------------------------------------------
 

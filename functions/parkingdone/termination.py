@@ -1,8 +1,10 @@
 """An operator's contract ends: a full export, then removal of everything, within 30 days.
 
 A super admin starts it (callable `terminateOperator`, or the admin dashboard through
-`start`). The record operatorTerminations/{operatorId} carries it through, advanced by the
-hourly scheduled function `operatorTerminations` (`advance`), each step resumable:
+`start`). Its staff lose access at once: the role and operator claims are removed from every
+account naming the operator and their refresh tokens revoked (repeated by the first step if
+that did not finish). The record operatorTerminations/{operatorId} carries it through,
+advanced by the hourly scheduled function `operatorTerminations` (`advance`), each step resumable:
 
 1. exporting: every collection holding the operator's documents (privacy.of_operator) as
    JSON lines and CSV, every evidence image, and manifest.json (each file's size, SHA-256
@@ -11,8 +13,9 @@ hourly scheduled function `operatorTerminations` (`advance`), each step resumabl
    the callable gives a fresh link); the file is kept for 7 days.
 2. exported: waits until `deleteFrom` (7 days after the export, so the operator can fetch
    it), never later than 7 days before `dueBy` (requestedAt + 30 days).
-3. deleting: removes the operator's documents collection by collection and its Storage
-   objects, at most BUDGET per run; `progress` counts what went, so the dashboard shows it.
+3. deleting: removes the operator's documents collection by collection (documents naming
+   only one of its stays, such as recorded pushes, with the stays) and its Storage objects,
+   at most BUDGET per run; `progress` counts what went, so the dashboard shows it.
 4. completed: the operator's own document goes last; a proof, deletionProofs/{id}, says
    what was removed (counts per collection, when). No other operator's data is touched:
    every query is by the operator's id, every Storage prefix carries it.
@@ -29,13 +32,15 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from firebase_admin import auth
 from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import archives, privacy
+from parkingdone import archives, firebase, privacy
 from parkingdone.accounts.gdpr import jsonable
+from parkingdone.callable_api import OPERATOR_ROLES
 from parkingdone.models import retention_state
 from parkingdone.models.deletion_proofs import COLLECTION as PROOFS
 from parkingdone.models.operator_terminations import COLLECTION as TERMINATIONS
@@ -94,8 +99,35 @@ def start(db: Client, operator_id: str, by_uid: str, now: datetime | None = None
         return record
 
     record = run(db.transaction())
+    if not record.get("staffRevokedAt"):
+        record |= _revoke_staff(db, operator_id, now)
     logger.info("termination.started", operatorId=operator_id, status=record["status"])
     return record
+
+
+def revoke_staff(operator_id: str) -> int:
+    """Remove the staff role of everyone whose claims name the operator, and revoke their
+    refresh tokens (admin endpoints verify with check_revoked, so access ends at once).
+    Auth has no query by claim: every account is read, a thousand a page. Returns how many."""
+    revoked = 0
+    app = firebase.app()
+    for user in auth.list_users(app=app).iterate_all():
+        claims = dict(user.custom_claims or {})
+        if claims.get("operatorId") != operator_id or claims.get("role") not in OPERATOR_ROLES:
+            continue
+        for key in ("role", "operatorId"):
+            claims.pop(key, None)
+        auth.set_custom_user_claims(user.uid, claims or None, app=app)
+        auth.revoke_refresh_tokens(user.uid, app=app)
+        revoked += 1
+    return revoked
+
+
+def _revoke_staff(db: Client, operator_id: str, now: datetime) -> dict[str, Any]:
+    update = {"staffRevoked": revoke_staff(operator_id), "staffRevokedAt": now}
+    _ref(db, operator_id).update(update)
+    logger.info("termination.staff_revoked", operatorId=operator_id, count=update["staffRevoked"])
+    return update
 
 
 # --- export -------------------------------------------------------------------------------
@@ -252,6 +284,8 @@ def _remove_some(db: Client, operator_id: str, budget: int, progress: dict[str, 
             page = list(_query(db, entry, operator_id).limit(min(PAGE, budget - removed)).stream())
             if not page:
                 break
+            if entry.name == "sessions":
+                removed += _remove_via_stays(db, [s.id for s in page], progress)
             if entry.subcollections:
                 for snapshot in page:
                     db.recursive_delete(snapshot.reference)
@@ -267,6 +301,27 @@ def _remove_some(db: Client, operator_id: str, budget: int, progress: dict[str, 
     objects = archives.delete_prefix(f"{archives.EVIDENCE_PREFIX}{operator_id}/", budget - removed)
     progress["evidenceImages"] = progress.get("evidenceImages", 0) + objects
     return removed + objects
+
+
+def _remove_via_stays(db: Client, session_ids: list[str], progress: dict[str, int]) -> int:
+    """Documents that name none of the operator but one of these stays of it (pushes)."""
+    removed = 0
+    for entry in privacy.via_stays():
+        for start in range(0, len(session_ids), 30):  # an "in" filter takes 30 values
+            ids = session_ids[start : start + 30]
+            query = db.collection(entry.name).where(
+                filter=FieldFilter(entry.session_field, "in", ids)
+            )
+            batch = db.batch()
+            found = 0
+            for snapshot in query.stream():
+                batch.delete(snapshot.reference)
+                found += 1
+            if found:
+                batch.commit()
+                progress[entry.name] = progress.get(entry.name, 0) + found
+            removed += found
+    return removed
 
 
 def _finish(db: Client, operator_id: str, record: dict, now: datetime) -> dict[str, Any]:
@@ -298,6 +353,8 @@ def step(db: Client, operator_id: str, now: datetime, budget: int = BUDGET) -> d
     record = ref.get().to_dict()
     status = record["status"]
     update: dict[str, Any] = {}
+    if not record.get("staffRevokedAt"):  # start() did not get that far: do it first
+        record |= _revoke_staff(db, operator_id, now)
     if status == "exporting":
         archive = export(db, operator_id, record["requestId"])
         delete_from = min(now + DOWNLOAD_WINDOW, record["dueBy"] - DOWNLOAD_WINDOW)

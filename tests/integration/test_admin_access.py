@@ -4,6 +4,7 @@ Flask test client against the Auth and Firestore emulators."""
 from __future__ import annotations
 
 import pytest
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from devstack import demo_data
 from tests.integration import access_support as access
@@ -529,3 +530,129 @@ def test_ticket_page_and_actions_per_role(demo, role):
     assert changed.status_code == change
     expected = "closed" if change == 303 else "open"
     assert demo_db().document(f"tickets/{ticket_id}").get().get("status") == expected
+
+
+# --- data retention and termination (/admin/retention) ------------------------------------
+
+POLICY_FORM = {
+    "sessionsMonths": "30",
+    "imagesMonths": "18",
+    "accountingYears": "7",
+    "financialYearEndMonth": "12",
+    "ticketsMonths": "24",
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("signed_out", 303),
+        ("driver", 403),
+        ("staff", 403),
+        ("admin", 200),
+        ("super", 303),
+        ("other_admin", 200),
+    ],
+)
+def test_retention_page_is_for_the_operators_admins(demo, role, status):
+    assert support.sign_in(role).get("/admin/retention").status_code == status
+
+
+def test_operator_admins_see_the_policy_and_only_super_admins_change_it_or_terminate(demo, db):
+    from parkingdone import retention
+
+    admin = support.sign_in("admin")
+    page = admin.get("/admin/retention").get_data(as_text=True)
+    assert 'data-setting="ticketsMonths"' in page and "Save policy" not in page
+    assert "Terminate" not in page
+    token = support.csrf(admin)
+    changed = admin.post("/admin/retention", data={**POLICY_FORM, "csrf_token": token})
+    assert changed.status_code == 403
+    ended = admin.post(
+        "/admin/retention/terminate",
+        data={"confirm_operator_id": demo_data.OPERATOR_ID, "csrf_token": token},
+    )
+    assert ended.status_code == 403
+    staff = support.sign_in("staff")
+    assert (
+        staff.post(
+            "/admin/retention", data={**POLICY_FORM, "csrf_token": support.csrf(staff)}
+        ).status_code
+        == 403
+    )
+    assert retention.load(db, demo_data.OPERATOR_ID) == retention.DEFAULT
+    assert not db.document(f"operatorTerminations/{demo_data.OPERATOR_ID}").get().exists
+
+    root = support.sign_in("super", portal="demo")
+    token = support.csrf(root)
+    assert "Save policy" in root.get("/admin/o/demo/retention").get_data(as_text=True)
+    # Outside the legal bounds: refused, nothing saved.
+    bad = root.post(
+        "/admin/o/demo/retention",
+        data={**POLICY_FORM, "accountingYears": "3", "csrf_token": token},
+    )
+    assert bad.status_code == 400 and "accountingYears" in bad.get_data(as_text=True)
+    assert retention.load(db, demo_data.OPERATOR_ID) == retention.DEFAULT
+    # Within them: saved through the same function as the callable, and audited.
+    good = root.post("/admin/o/demo/retention", data={**POLICY_FORM, "csrf_token": token})
+    assert good.status_code == 303
+    saved = retention.load(db, demo_data.OPERATOR_ID)
+    assert saved.sessions_months == 30 and saved.accounting_years == 7
+    entries = (
+        db.collection("auditLog")
+        .where(filter=FieldFilter("action", "==", "retention.policy_change"))
+        .get()
+    )
+    assert len(entries) == 1
+    entry = entries[0].to_dict()
+    assert entry["before"]["sessionsMonths"] == 24 and entry["after"]["sessionsMonths"] == 30
+    assert entry["operatorId"] == demo_data.OPERATOR_ID
+    assert "30" in admin.get("/admin/retention").get_data(as_text=True)
+    # A termination needs the operator's id typed again.
+    unconfirmed = root.post(
+        "/admin/o/demo/retention/terminate",
+        data={"confirm_operator_id": "demo", "csrf_token": token},
+    )
+    assert unconfirmed.status_code == 400
+    assert not db.document(f"operatorTerminations/{demo_data.OPERATOR_ID}").get().exists
+
+
+def test_super_admin_terminates_an_operator_from_the_dashboard_and_follows_it(demo, db):
+    from datetime import UTC, datetime, timedelta
+
+    from firebase_admin import auth
+
+    from parkingdone import termination
+    from parkingdone.firebase import app
+
+    root = support.sign_in("super", portal="other")
+    started = root.post(
+        "/admin/o/other/retention/terminate",
+        data={"confirm_operator_id": demo_data.OTHER_OPERATOR_ID, "csrf_token": support.csrf(root)},
+    )
+    assert started.status_code == 303
+    record = db.document(f"operatorTerminations/{demo_data.OTHER_OPERATOR_ID}").get().to_dict()
+    assert record["status"] == "exporting" and record["staffRevoked"] >= 1
+    # The operator's admin loses the role at once; the demo operator's admin keeps theirs.
+    assert "role" not in (auth.get_user(demo_data.OTHER_ADMIN.uid, app=app()).custom_claims or {})
+    kept = auth.get_user(demo_data.OPERATOR_ADMIN.uid, app=app()).custom_claims
+    assert kept["operatorId"] == demo_data.OPERATOR_ID
+    audited = (
+        db.collection("auditLog")
+        .where(filter=FieldFilter("action", "==", "operator.terminate"))
+        .get()
+    )
+    assert [e.get("operatorId") for e in audited] == [demo_data.OTHER_OPERATOR_ID]
+
+    page = root.get("/admin/o/other/retention").get_data(as_text=True)
+    assert 'data-status="exporting"' in page
+    now = datetime.now(UTC)
+    termination.advance(db, now=now)
+    page = root.get("/admin/o/other/retention").get_data(as_text=True)
+    assert 'data-status="exported"' in page and "Archive (link valid until" in page
+    termination.advance(db, now=now + timedelta(days=8), budget=3)
+    page = root.get("/admin/o/other/retention").get_data(as_text=True)
+    assert 'data-status="deleting"' in page and 'id="progress"' in page
+    # The demo operator is untouched.
+    assert db.document(f"operators/{demo_data.OPERATOR_ID}").get().exists
+    assert not db.document(f"operatorTerminations/{demo_data.OPERATOR_ID}").get().exists

@@ -233,3 +233,85 @@ def test_super_admins_change_the_policy_within_bounds_and_operator_admins_read_i
     assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
     assert "accountingYears" in refused.json()["error"]["message"]
     assert retention.load(db, "op-a").accounting_years == 6
+
+
+def test_passes_lose_plate_and_driver_with_the_stays_and_check_logs_follow_the_policy(db) -> None:
+    """A pass ended past the stays' limit keeps its record (and its charge) for accounting but
+    no plate or driver; enforcement check logs live exactly as long as the operator's stays."""
+    with triggers_paused():
+        docs = {
+            "operators/op-a": {"name": "A"},
+            "operators/op-b": {"name": "B"},
+            # op-b keeps stays 30 months, op-a the default 24.
+            "retentionPolicies/op-b": retention.RetentionPolicy(sessions_months=30).to_doc(),
+        }
+        for op in ("op-a", "op-b"):
+            for name, months, status in (("old", 27, "expired"), ("new", 3, "active")):
+                pid = f"{op}-pass-{name}"
+                docs[f"passes/{pid}"] = {
+                    "operatorId": op,
+                    "uid": "alice",
+                    "plate": "ABC123",
+                    "status": status,
+                    "validUntil": months_ago(NOW, months),
+                    "createdAt": months_ago(NOW, months + 1),
+                    "paymentId": f"pay-{pid}",
+                }
+                docs[f"payments/pay-{pid}"] = {
+                    "operatorId": op,
+                    "uid": "alice",
+                    "plate": "ABC123",
+                    "customerId": "cus_1",
+                    "status": "succeeded",
+                    "amount": 4000,
+                    "createdAt": months_ago(NOW, months + 1),
+                }
+                docs[f"receipts/pay-{pid}"] = {"operatorId": op, "uid": "alice", "plate": "ABC123"}
+            # Check logs at 27 months: past op-a's 24, inside op-b's 30, whatever expiresAt says.
+            docs[f"enforcementChecks/{op}-c27"] = {
+                "operatorId": op,
+                "at": months_ago(NOW, 27),
+                "plate": "ABC123",
+                "expiresAt": NOW + timedelta(days=365),
+            }
+        docs["passes/op-a-pass-pending"] = {
+            **docs["passes/op-a-pass-old"],
+            "status": "pending",
+            "validUntil": months_ago(NOW, 26),
+            "paymentId": None,
+        }
+        batch = db.batch()
+        for path, data in docs.items():
+            batch.set(db.document(path), data)
+        batch.commit()
+
+        counts = sweep.run(db, now=NOW)
+
+    def doc(path: str) -> dict:
+        return db.document(path).get().to_dict()
+
+    old_a = doc("passes/op-a-pass-old")
+    assert old_a["plate"] is None and old_a["uid"] is None and old_a["anonymisedAt"] == NOW
+    assert old_a["validUntil"] == months_ago(NOW, 27)  # the record stays for accounting
+    payment = doc("payments/pay-op-a-pass-old")
+    assert payment["plate"] is None and payment["uid"] is None and payment["customerId"] is None
+    assert payment["amount"] == 4000
+    assert doc("receipts/pay-op-a-pass-old")["plate"] is None
+    # Inside the limit, another operator's longer policy, a pass still being paid: untouched.
+    for path in (
+        "passes/op-a-pass-new",
+        "passes/op-b-pass-old",
+        "payments/pay-op-b-pass-old",
+        "passes/op-a-pass-pending",
+    ):
+        assert doc(path)["plate"] == "ABC123", path
+    assert counts["passesAnonymised"] == 1 and counts["passesKept_pending"] == 1
+
+    assert not db.document("enforcementChecks/op-a-c27").get().exists
+    assert db.document("enforcementChecks/op-b-c27").get().exists
+
+    # Idempotent, and a pass once unlinked is not read again (the cursor moved past it).
+    again = sweep.run(db, now=NOW)
+    assert not again.get("passesAnonymised")
+    state = doc("retentionState/op-a")["passesCursor"]
+    assert state["id"] == "op-a-pass-old"

@@ -150,3 +150,78 @@ def test_termination_exports_everything_then_removes_only_that_operator(db) -> N
         assert db.document("tickets/op-b-t1/messages/m1").get().exists
         # Finished terminations are not run again.
         assert termination.advance(db, now=later) == {}
+
+
+def _seed_every_collection(db, op: str) -> None:
+    """One document of the operator in every collection the registry gives an operator, and a
+    recorded push naming one of its stays."""
+    batch = db.batch()
+    for entry in privacy.of_operator():
+        if entry.name in termination.KEPT:
+            continue
+        if entry.tenant_field == "__id__":
+            batch.set(db.collection(entry.name).document(op), {"name": op})
+        else:
+            batch.set(
+                db.collection(entry.name).document(f"{op}-{entry.name}"),
+                {entry.tenant_field: op, "createdAt": datetime(2026, 1, 5, tzinfo=UTC)},
+            )
+    for entry in privacy.via_stays():
+        field, _, sub = entry.session_field.partition(".")
+        value = {sub: f"{op}-sessions"} if sub else f"{op}-sessions"
+        batch.set(db.collection(entry.name).document(f"{op}-{entry.name}"), {field: value})
+    batch.commit()
+
+
+def _via_stays_left(db, op: str) -> list[str]:
+    return [
+        e.name
+        for e in privacy.via_stays()
+        if db.collection(e.name).document(f"{op}-{e.name}").get().exists
+    ]
+
+
+def test_termination_covers_every_registry_collection_and_ends_staff_access(db) -> None:
+    from firebase_admin import auth
+
+    from parkingdone.firebase import app
+
+    staff = {
+        "term-admin-a": {"role": "operator_admin", "operatorId": "op-a", "locale": "fi"},
+        "term-staff-a": {"role": "operator_staff", "operatorId": "op-a"},
+        "term-staff-b": {"role": "operator_staff", "operatorId": "op-b"},
+    }
+    for uid, claims in staff.items():
+        auth.create_user(uid=uid, app=app())
+        auth.set_custom_user_claims(uid, claims, app=app())
+    with triggers_paused():
+        for op in ("op-a", "op-b"):
+            _seed_every_collection(db, op)
+        before_b = _left(db, "op-b")
+        assert set(before_b) == {e.name for e in privacy.of_operator()} - set(termination.KEPT)
+
+        revoked_from = datetime.now(UTC).replace(microsecond=0)
+        started = call_callable(
+            "terminateOperator", {"operatorId": "op-a", "confirmOperatorId": "op-a"}, **SUPER
+        )
+        assert started.status_code == 200, started.text
+        assert started.json()["result"]["staffRevoked"] == 2
+
+        # Staff of the terminated operator lose their role (other claims stay) and every
+        # refresh token; the other operator's staff keep theirs.
+        admin_a = auth.get_user("term-admin-a", app=app())
+        assert admin_a.custom_claims == {"locale": "fi"}
+        assert auth.get_user("term-staff-a", app=app()).custom_claims in (None, {})
+        for uid in ("term-admin-a", "term-staff-a"):
+            after = auth.get_user(uid, app=app()).tokens_valid_after_timestamp / 1000
+            assert after >= revoked_from.timestamp(), uid
+        assert auth.get_user("term-staff-b", app=app()).custom_claims == staff["term-staff-b"]
+
+        now = datetime.now(UTC)
+        assert termination.advance(db, now=now) == {"op-a": "exported"}
+        assert termination.advance(db, now=now + timedelta(days=8)) == {"op-a": "completed"}
+
+        assert _left(db, "op-a") == {}
+        assert _via_stays_left(db, "op-a") == []
+        assert _left(db, "op-b") == before_b
+        assert _via_stays_left(db, "op-b") == [e.name for e in privacy.via_stays()]

@@ -132,7 +132,7 @@ def build_app() -> Flask:
         logger.error("admin.unexpected_error", error=repr(error), path=request.path)
         return _error(500, "internal", "Internal error; try again")
 
-    from parkingdone.admin.views import audit, operations, sessions, signin, tickets
+    from parkingdone.admin.views import audit, operations, retention, sessions, signin, tickets
     from parkingdone.admin.views import facilities as facility_pages
     from parkingdone.admin.views import passes as pass_pages
 
@@ -152,6 +152,7 @@ def build_app() -> Flask:
     app.register_blueprint(facility_pages.blueprint)
     app.register_blueprint(pass_pages.blueprint)
     app.register_blueprint(tickets.blueprint)
+    app.register_blueprint(retention.blueprint)
     return app
 
 

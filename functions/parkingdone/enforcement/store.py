@@ -70,7 +70,7 @@ from parkingdone.sessions.store import (
 PASSES_PER_PLATE = 20
 # How long a delta cursor stays usable (a TTL policy on expiresAt deletes older snapshots).
 SNAPSHOT_TTL = timedelta(days=7)
-CHECK_LOG_TTL = settings.CHECK_LOG_RETENTION
+CHECK_LOG_TTL = settings.CHECK_LOG_TTL_BACKSTOP
 
 
 # --- The projection ----------------------------------------------------------------------

@@ -33,6 +33,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import archives, privacy, retention
+from parkingdone.models.disputes import COLLECTION as DISPUTES
 from parkingdone.models.enforcement_checks import COLLECTION as CHECKS
 from parkingdone.models.events import COLLECTION as EVENTS
 from parkingdone.models.operators import COLLECTION as OPERATORS
@@ -41,12 +42,14 @@ from parkingdone.models.payments import COLLECTION as PAYMENTS
 from parkingdone.models.receipts import COLLECTION as RECEIPTS
 from parkingdone.models.retention_state import COLLECTION as STATE
 from parkingdone.models.sessions import COLLECTION as SESSIONS
-
-TICKETS = "tickets"
-DISPUTES = "disputes"
+from parkingdone.models.tickets import COLLECTION as TICKETS
 
 BUDGET = 5000  # documents per step and operator per run
 PAGE = 400  # below Firestore's 500 writes per batch, with room for the cascades
+# Stays are read in larger pages than they are written: each query costs a scan of the
+# range, each batch at most WRITES_PER_BATCH writes (a stay with its events and charges).
+STAYS_PAGE = 2000
+WRITES_PER_BATCH = 450
 
 # A payment still to be collected (or being resolved) keeps its stay and itself.
 UNPAID = frozenset(
@@ -107,12 +110,12 @@ class Sweep:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _pages(self, query: firestore.Query, order: str):
+    def _pages(self, query: firestore.Query, order: str, size: int = PAGE):
         """Pages of `query` ordered by `order`, up to the budget."""
         seen = 0
         last = None
         while seen < self.budget:
-            page_query = query.order_by(order).limit(min(PAGE, self.budget - seen))
+            page_query = query.order_by(order).limit(min(size, self.budget - seen))
             if last is not None:
                 page_query = page_query.start_after(last)
             page = list(page_query.stream())
@@ -122,7 +125,7 @@ class Sweep:
             yield page
             seen += len(page)
             last = page[-1]
-            if len(page) < PAGE:
+            if len(page) < size:
                 return
 
     def _commit(self, batch: firestore.WriteBatch, writes: int) -> None:
@@ -159,6 +162,7 @@ class Sweep:
             # has its stay, and would be read again on every run for nothing.
             self.orphan_events(operator_id, cut.sessions)
         self.images(operator_id, cut.images, cut.sessions, disputed)
+        self.passes_unlinked(operator_id, cut.sessions)
         self.ledger(operator_id, cut.accounting)
         self.older(CHECKS, operator_id, "at", cut.sessions, "enforcementChecksDeleted")
         self.closed_cases(TICKETS, operator_id, cut.tickets, "ticketsDeleted")
@@ -168,7 +172,7 @@ class Sweep:
         """Delete the expired stays; True when none is left beyond this run's budget."""
         seen = 0
         query = self._of(SESSIONS, operator_id).where(filter=FieldFilter("updatedAt", "<", cutoff))
-        for page in self._pages(query, "updatedAt"):
+        for page in self._pages(query, "updatedAt", STAYS_PAGE):
             seen += len(page)
             doomed = []
             for snapshot in page:
@@ -186,6 +190,9 @@ class Sweep:
         return seen < self.budget
 
     def _delete_stays(self, doomed: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Each stay with its inbox events, its images, and its charges anonymised, in batches
+        that never split a stay from its cascade. Only the charges are read (by id): the
+        events are known from the stay itself."""
         money_refs = []
         for snapshot, session in doomed:
             for pid in payment_ids(snapshot.id, session):
@@ -193,25 +200,34 @@ class Sweep:
                 money_refs.append(self.db.collection(RECEIPTS).document(pid))
         existing = [s for s in self.db.get_all(money_refs) if s.exists] if money_refs else []
         self.counts["reads"] += len(money_refs)
+        charges: dict[str, list[Any]] = {}
+        for snapshot in existing:
+            session_id = snapshot.id.removeprefix("s_").rsplit("_", 1)[0]
+            charges.setdefault(session_id, []).append(snapshot)
         # Images first: a failure leaves the session, and so the next run tries again.
         for _, session in doomed:
             self.counts["imagesDeleted"] += self._remove_images(session)
         batch = self.db.batch()
         writes = 0
         for snapshot, session in doomed:
+            events = [
+                (session.get(mark) or {}).get("eventId")
+                for mark in ("entry", "exit")
+                if (session.get(mark) or {}).get("eventId")
+            ]
+            mine = charges.get(snapshot.id, [])
+            if writes and writes + 1 + len(events) + len(mine) > WRITES_PER_BATCH:
+                self._commit(batch, writes)
+                batch, writes = self.db.batch(), 0
             batch.delete(snapshot.reference)
-            writes += 1
-            for mark in ("entry", "exit"):
-                event_id = (session.get(mark) or {}).get("eventId")
-                if event_id:
-                    batch.delete(self.db.collection(EVENTS).document(event_id))
-                    writes += 1
-                    self.counts["eventsDeleted"] += 1
-        for snapshot in existing:
-            collection = snapshot.reference.parent.id
-            batch.update(snapshot.reference, {**anonymised(collection), "anonymisedAt": self.now})
-            writes += 1
-            self.counts[f"{collection}Anonymised"] += 1
+            for event_id in events:
+                batch.delete(self.db.collection(EVENTS).document(event_id))
+            for charge in mine:
+                collection = charge.reference.parent.id
+                batch.update(charge.reference, {**anonymised(collection), "anonymisedAt": self.now})
+                self.counts[f"{collection}Anonymised"] += 1
+            writes += 1 + len(events) + len(mine)
+            self.counts["eventsDeleted"] += len(events)
         self._commit(batch, writes)
         self.counts["sessionsDeleted"] += len(doomed)
 
@@ -286,6 +302,65 @@ class Sweep:
         next_cursor = None if done else {"at": page[-1].get("updatedAt"), "id": page[-1].id}
         state_ref.set({"imagesCursor": next_cursor, "imagesSweptAt": self.now}, merge=True)
         self.counts["writes"] += 1
+
+    def passes_unlinked(self, operator_id: str, cutoff: datetime) -> None:
+        """Passes whose validity ended before the stays' cutoff lose the plate and the driver,
+        with their payment records and receipts, as a stay's charges do when the stay goes;
+        the records themselves stay until the accounting limit. From a cursor kept in
+        retentionState/{operatorId}: a pass once unlinked is not read again."""
+        state_ref = self.db.collection(STATE).document(operator_id)
+        state = state_ref.get()
+        self.counts["reads"] += 1
+        cursor = (state.to_dict() or {}).get("passesCursor") if state.exists else None
+        query = (
+            self._of(PASSES, operator_id)
+            .where(filter=FieldFilter("validUntil", "<", cutoff))
+            .order_by("validUntil")
+            .order_by("__name__")
+        )
+        if cursor:
+            query = query.start_after(
+                {
+                    "validUntil": cursor["at"],
+                    "__name__": self.db.collection(PASSES).document(cursor["id"]),
+                }
+            )
+        page = list(query.limit(self.budget).stream())
+        self.counts["reads"] += max(1, len(page))
+        # A pass still being paid for holds the cursor: the next run starts from it.
+        blocked = next((i for i, p in enumerate(page) if p.get("status") == "pending"), len(page))
+        if blocked < len(page):
+            self.counts["passesKept_pending"] += 1
+        done = page[:blocked]
+        for start in range(0, len(done), PAGE // 3):  # a pass, its payment and its receipt
+            self._unlink_passes(done[start : start + PAGE // 3])
+        if done:
+            state_ref.set(
+                {"passesCursor": {"at": done[-1].get("validUntil"), "id": done[-1].id}}, merge=True
+            )
+            self.counts["writes"] += 1
+
+    def _unlink_passes(self, passes: list[Any]) -> None:
+        if not passes:
+            return
+        money_refs = []
+        for snapshot in passes:
+            payment_id = snapshot.get("paymentId")
+            if payment_id:
+                money_refs.append(self.db.collection(PAYMENTS).document(payment_id))
+                money_refs.append(self.db.collection(RECEIPTS).document(payment_id))
+        existing = [s for s in self.db.get_all(money_refs) if s.exists] if money_refs else []
+        self.counts["reads"] += len(money_refs)
+        batch = self.db.batch()
+        stamp = {"anonymisedAt": self.now}
+        for snapshot in passes:
+            batch.update(snapshot.reference, {**anonymised(PASSES), **stamp})
+            self.counts["passesAnonymised"] += 1
+        for snapshot in existing:
+            collection = snapshot.reference.parent.id
+            batch.update(snapshot.reference, {**anonymised(collection), **stamp})
+            self.counts[f"{collection}Anonymised"] += 1
+        self._commit(batch, len(passes) + len(existing))
 
     def ledger(self, operator_id: str, cutoff: datetime) -> None:
         """Payment records with their receipts, and passes, past the accounting limit."""
