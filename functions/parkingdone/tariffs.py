@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import groupby
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from parkingdone import messages
+from parkingdone.timestamps import TimeZoneName
 
 __all__ = [
     "DEMO_FACILITY_ID",
@@ -161,7 +162,7 @@ class TariffVersion(_Model):
     version: int = Field(ge=1)
     valid_from: AwareDatetime
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    time_zone: str
+    time_zone: TimeZoneName
     period_minutes: Minutes = 60
     period_price: Money
     """Price per started period when no band applies."""
@@ -175,15 +176,6 @@ class TariffVersion(_Model):
     """Session minimum and maximum, applied after the cap to a stay that is charged."""
     exit_grace_minutes: Annotated[int, Field(ge=0)] = 0
     """How long after an in-app payment the driver may still leave without paying more."""
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     @model_validator(mode="after")
     def _minimum_not_above_maximum(self) -> Self:

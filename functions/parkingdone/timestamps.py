@@ -1,4 +1,5 @@
-"""Timestamps callers send: ISO 8601 strings with an offset, nothing else.
+"""Timestamps callers send: ISO 8601 strings with an offset, nothing else; and the one check
+of a time zone name (IANA, as zoneinfo knows it).
 
 The integration page promises ISO 8601 with an offset; pydantic alone would also take
 numbers (as Unix time), numeric strings and instants that overflow once converted to UTC.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import PlainValidator
+from pydantic import AfterValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
 # A calendar date, "T" (or a space), a time: what ISO 8601 looks like before the offset.
@@ -53,3 +55,16 @@ def _format_error(message: str) -> PydanticCustomError:
 
 # A field holding such a timestamp: `timestamp: IsoTimestamp`.
 IsoTimestamp = Annotated[datetime, PlainValidator(parse_timestamp)]
+
+
+def known_zone(value: str) -> str:
+    """`value` if it names a time zone zoneinfo knows ("Europe/Helsinki"), else ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+# A field holding a time zone name: facilities, tariff versions, adapters, onboarding.
+TimeZoneName = Annotated[str, AfterValidator(known_zone)]

@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from parkingdone.timestamps import TimeZoneName
 
 CANONICAL_FIELDS = (
     "event",
@@ -59,7 +61,7 @@ class MappingAdapter(BaseModel):
     # "%d.%m.%Y %H:%M:%S".
     timestamp_format: str = "iso"
     # The zone of timestamps that carry no offset (only used for such formats).
-    timezone: str | None = None
+    timezone: TimeZoneName | None = None
     # Fixed values for canonical fields the operator never sends (e.g. country).
     constants: dict[str, str] = Field(default_factory=dict)
 
@@ -72,16 +74,6 @@ class MappingAdapter(BaseModel):
         bad = [path for path in value.values() if not _PATH.match(path)]
         if bad:
             raise ValueError(f"malformed field paths: {bad}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
     @model_validator(mode="after")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from typing import Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from parkingdone import settings
 from parkingdone.models import cache
 from parkingdone.models.base import Document
+from parkingdone.timestamps import TimeZoneName
 
 COLLECTION = "facilities"
 
@@ -28,7 +29,7 @@ class Facility(Document):
     name_key: str = ""
     # The facility's one time zone: prices (its tariff versions must name the same zone),
     # officers' summaries and the last day of a pass are all read in it.
-    time_zone: str = settings.DEFAULT_TIME_ZONE
+    time_zone: TimeZoneName = settings.DEFAULT_TIME_ZONE
     currency: str = settings.DEFAULT_CURRENCY
     # Spaces, where the operator told us; occupancy is shown against it.
     capacity: int | None = None
@@ -48,15 +49,6 @@ class Facility(Document):
     rate_label: str = ""
     driver_notice: str = ""
     rules: list[str] = Field(default_factory=list)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     @model_validator(mode="after")
     def _one_time_zone(self) -> Self:

@@ -43,7 +43,7 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
-from parkingdone import config, firebase, messages, tariffs, tenants
+from parkingdone import config, errors, firebase, messages, tariffs, tenants
 from parkingdone.payments import notify, publisher, receipts, wallet
 from parkingdone.payments.ledger import Subject, charge_request, new_entry, session_summary
 from parkingdone.payments.lookups import driver_profile, facility, operator
@@ -535,6 +535,38 @@ def push_outcome(db: Client, change: OutcomeChange | None) -> None:
     if change.kind == wallet.TOPUP_KIND and change.status == "succeeded":
         kind = "wallet_topped_up"
     notify.push(change.uid, kind, params, key=f"{change.payment_id}:{change.status}")
+
+
+# --- in-app purchases: passes and wallet top-ups ---------------------------------------
+
+
+def settle_in_app(
+    db: Client, payment_id: str, state: str, request: ChargeRequest | None, log_event: str
+) -> tuple[str, str | None]:
+    """Charge an in-app purchase its claim left as `state` with `request` (a pass, a wallet
+    top-up): the provider call, its recorded outcome and push. Returns the payment status and,
+    while the driver must still confirm the charge (3-D Secure), its client secret.
+
+    Provider down → 503 with nothing recorded as failed: the driver's retry (same request id)
+    finds the claim and resolves it."""
+    if request is not None:
+        try:
+            result = charge_or_resolve(request, resolve=state == "resolve")
+        except ProviderUnavailable as exc:
+            logger.warn(log_event, paymentId=payment_id, error=str(exc))
+            raise errors.unavailable("Payment provider unavailable; try again") from exc
+        except ProviderRejected as exc:
+            result = ChargeResult("failed", None, None, exc.code, exc.message)
+        push_outcome(db, record_outcome(db, payment_id, result))
+        secret = result.client_secret if result.status == "requires_action" else None
+        return status_for(result), secret
+    if state == "requires_action":
+        entry = LedgerEntry.model_validate(
+            db.collection(PAYMENTS).document(payment_id).get().to_dict()
+        )
+        if entry.provider_payment_id:
+            return state, get_provider().retrieve(entry.provider_payment_id).client_secret
+    return state, None
 
 
 # --- unknown outcomes and transient failures -------------------------------------------

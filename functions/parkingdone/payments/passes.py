@@ -36,12 +36,8 @@ from parkingdone.payments.models import (
 )
 from parkingdone.payments.provider import (
     ChargeRequest,
-    ChargeResult,
-    ProviderRejected,
-    ProviderUnavailable,
 )
-from parkingdone.payments.registry import get_provider
-from parkingdone.payments.rules import card_of, has_saved_card, status_for
+from parkingdone.payments.rules import card_of, has_saved_card
 
 MAX_START_AHEAD = timedelta(days=60)
 # The most products one facility lists (the app shows them all on one screen).
@@ -197,23 +193,9 @@ def buy(
         return "charge", charge_request(payment_id, entry)
 
     state, request = claim(db.transaction())
-    client_secret = None
-    if request is not None:
-        try:
-            result = charging.charge_or_resolve(request, resolve=state == "resolve")
-        except ProviderUnavailable as exc:
-            logger.warn("payments.pass_provider_unavailable", passId=pass_id, error=str(exc))
-            raise errors.unavailable("Payment provider unavailable; try again") from exc
-        except ProviderRejected as exc:
-            result = ChargeResult("failed", None, None, exc.code, exc.message)
-        change = charging.record_outcome(db, payment_id, result)
-        charging.push_outcome(db, change)
-        client_secret = result.client_secret if result.status == "requires_action" else None
-        state = status_for(result)
-    elif state == "requires_action":
-        entry = LedgerEntry.model_validate(ledger_ref.get().to_dict())
-        if entry.provider_payment_id:
-            client_secret = get_provider().retrieve(entry.provider_payment_id).client_secret
+    state, client_secret = charging.settle_in_app(
+        db, payment_id, state, request, "payments.pass_provider_unavailable"
+    )
     doc = pass_ref.get().to_dict() or {}
     logger.info(
         "payments.pass_purchase",

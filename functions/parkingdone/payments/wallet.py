@@ -34,12 +34,8 @@ from parkingdone.payments.ledger import Subject, charge_request, new_entry
 from parkingdone.payments.models import PAYMENTS, LedgerEntry
 from parkingdone.payments.provider import (
     ChargeRequest,
-    ChargeResult,
-    ProviderRejected,
-    ProviderUnavailable,
 )
-from parkingdone.payments.registry import get_provider
-from parkingdone.payments.rules import card_of, has_saved_card, status_for
+from parkingdone.payments.rules import card_of, has_saved_card
 
 TOPUP_KIND = "wallet_topup"
 
@@ -233,23 +229,9 @@ def top_up(db: Client, uid: str, operator_id: str, amount: int, request_id: str)
         return "charge", charge_request(payment_id, entry)
 
     state, request = claim(db.transaction())
-    client_secret = None
-    if request is not None:
-        try:
-            result = charging.charge_or_resolve(request, resolve=state == "resolve")
-        except ProviderUnavailable as exc:
-            logger.warn("payments.topup_provider_unavailable", paymentId=payment_id, error=str(exc))
-            raise errors.unavailable("Payment provider unavailable; try again") from exc
-        except ProviderRejected as exc:
-            result = ChargeResult("failed", None, None, exc.code, exc.message)
-        change = charging.record_outcome(db, payment_id, result)
-        charging.push_outcome(db, change)
-        client_secret = result.client_secret if result.status == "requires_action" else None
-        state = status_for(result)
-    elif state == "requires_action":
-        entry = LedgerEntry.model_validate(ledger_ref.get().to_dict())
-        if entry.provider_payment_id:
-            client_secret = get_provider().retrieve(entry.provider_payment_id).client_secret
+    state, client_secret = charging.settle_in_app(
+        db, payment_id, state, request, "payments.topup_provider_unavailable"
+    )
     balance = wallets.get(db, operator_id, uid)
     logger.info("payments.wallet_topup", paymentId=payment_id, operatorId=operator_id, status=state)
     return {
