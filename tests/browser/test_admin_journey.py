@@ -73,9 +73,10 @@ def test_admin_journey(demo, hosting_url, chromium, screenshots, width):
     page.screenshot(path=shots / "timeline.png", full_page=True)
 
     # Correct the plate; the timeline shows the correction.
-    page.get_by_label("Correct plate").fill(fixed)
-    page.get_by_label("Reason").fill("Camera misread the last letter")
-    page.get_by_role("button", name="Correct plate").click()
+    correction = page.locator("form", has=page.get_by_label("Correct plate"))
+    correction.get_by_label("Correct plate").fill(fixed)
+    correction.get_by_label("Reason").fill("Camera misread the last letter")
+    correction.get_by_role("button", name="Correct plate").click()
     expect(page.get_by_role("status")).to_contain_text(
         f"Plate corrected to {fixed.replace('-', '')}"
     )

@@ -404,7 +404,7 @@ CONFIG_READS = {
 CROSS_TENANT = ("/facilities/kamppi-p1", "/facilities/kamppi-p1/tariff")
 
 
-def _config_actions(product_id: str) -> list[tuple[str, dict, dict[str, int]]]:
+def _facility_and_pass_actions(product_id: str) -> list[tuple[str, dict, dict[str, int]]]:
     settings = {
         "rate_label": "x",
         "max_stay_minutes": "10080",
@@ -461,14 +461,14 @@ def test_configuration_pages_and_actions_answer_each_role_as_they_should(demo, r
         for page in CROSS_TENANT:
             assert c.get(f"/admin{page}").status_code == 404, page
         token = support.csrf(c)
-        for path, data, _ in _config_actions(product_id):
+        for path, data, _ in _facility_and_pass_actions(product_id):
             if path == "/facilities":
                 continue  # creating a facility of one's own is allowed
             response = c.post(f"/admin{path}", data={**data, "csrf_token": token})
             assert response.status_code == 404, (path, response.status_code)
         return
     token = support.csrf(c) if role != "signed_out" else "0" * 64
-    for path, data, expected in _config_actions(product_id):
+    for path, data, expected in _facility_and_pass_actions(product_id):
         response = c.post(f"/admin/o/demo{path}", data={**data, "csrf_token": token})
         assert response.status_code == expected[role], (role, path, response.status_code)
     changed = role in ("admin", "super")

@@ -11,7 +11,6 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from devstack import demo_data
 from parkingdone import credentials
-from parkingdone.admin import aggregates
 from tests.integration import access_support as a
 from tests.integration import admin_support as support
 from tests.integration import ingest_support as ingest
@@ -24,17 +23,39 @@ def onboard(c, **changes):
 
 
 def test_operators_list_shows_each_operators_headline_figures(demo, db):
+    from parkingdone.admin import kpis
+    from parkingdone.models import figures
+
     now = datetime.now(UTC)
-    day = aggregates.day_id(demo_data.OPERATOR_ID, now, "Europe/Helsinki")
-    db.collection(aggregates.DAILY).document(day).set({"sessions": 7, "gross": 2150})
-    db.collection(aggregates.TOTALS).document(demo_data.OPERATOR_ID).set(
-        {
-            "inside": {demo_data.FACILITY_ID: 3},
-            "unpaidAmount": 600,
-            "unpaidCount": 2,
-            "invoices": {"to_invoice": {"count": 4, "amount": 1200}},
-        }
-    )
+    op = demo_data.OPERATOR_ID
+    # The figures as the triggers keep them: spread over shards, summed on reading.
+    for collection in (figures.DAILY, figures.TOTALS):
+        for stale in (
+            db.collection(collection).where(filter=FieldFilter("operatorId", "==", op)).get()
+        ):
+            stale.reference.delete()
+    today = kpis.local_midnight(now, "Europe/Helsinki").date().isoformat()
+    for shard, (sessions, gross, inside, unpaid, unpaid_count, to_invoice) in enumerate(
+        [(4, 1000, 1, 400, 1, 3), (3, 1150, 2, 200, 1, 1)]
+    ):
+        db.collection(figures.DAILY).document(figures.daily_shard_id(op, today[:7], shard)).set(
+            {
+                "operatorId": op,
+                "month": today[:7],
+                "shard": shard,
+                "days": {today[8:]: {"sessions": sessions, "gross": gross}},
+            }
+        )
+        db.collection(figures.TOTALS).document(figures.totals_shard_id(op, shard)).set(
+            {
+                "operatorId": op,
+                "shard": shard,
+                "inside": {demo_data.FACILITY_ID: inside},
+                "unpaidAmount": unpaid,
+                "unpaidCount": unpaid_count,
+                "invoices": {"to_invoice": {"count": to_invoice, "amount": 300 * to_invoice}},
+            }
+        )
     page = support.sign_in("super").get("/admin/operators")
     assert page.status_code == 200
     text = page.get_data(as_text=True)

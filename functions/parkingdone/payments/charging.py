@@ -71,6 +71,10 @@ from parkingdone.payments.rules import (
 
 # A claim older than this is presumed abandoned (its function instance died mid-charge).
 CLAIM_LOCK = timedelta(seconds=60)
+# A claim may race the stay's other deliveries and, with a wallet, the driver's other exits on
+# one balance; Firestore retries a contended transaction, and a claim given up is only found
+# again by the payment sweep, so it gets more attempts than the client's default 5.
+CLAIM_ATTEMPTS = 20
 # After this many tries that reached no answer the payment is dead-lettered: its outcome is
 # unknown, so it is neither failed (payable again) nor retried forever.
 MAX_PROVIDER_TRIES = 8
@@ -219,7 +223,7 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
             uid=session.driver_uid,
         )
 
-    return run(db.transaction())
+    return run(db.transaction(max_attempts=CLAIM_ATTEMPTS))
 
 
 def _record_plan(
