@@ -111,7 +111,7 @@ def test_admin_journey(demo, hosting_url, chromium, screenshots, width):
     expect(page.get_by_role("heading", name="Operations")).to_be_visible()
     page.get_by_role("link", name="Operators").click()
     expect(page.get_by_role("heading", name="Operators")).to_be_visible()
-    expect(page.locator(".cards li")).to_have_count(2)
+    expect(page.locator("tr[data-operator]")).to_have_count(2)
     assert no_horizontal_scroll(page)
     page.screenshot(path=shots / "operators.png", full_page=True)
     context.close()

@@ -68,8 +68,11 @@ def test_the_profile_shows_stays_payments_wallet_and_disputes(db, demo):
 
 def test_the_profile_lists_the_drivers_tickets_at_this_operator(db, demo):
     from parkingdone.callable_api import Caller
+    from parkingdone.payments import wallet
     from parkingdone.support import service
 
+    # A customer of this operator (one who holds a wallet here), then their ticket.
+    wallet.credit(db, demo.operator_id, demo.driver_uid, 100, "Seed", "cust-ticket", "x")
     opened = service.open_ticket(
         db,
         Caller(demo.driver_uid),
