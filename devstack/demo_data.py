@@ -400,8 +400,9 @@ def send_demo_stays(now: datetime) -> None:
             "timestamp": stamp.isoformat().replace("+00:00", "Z"),
             "event_id": f"demo-{facility_id}-{plate}-{kind}-{stamp:%Y%m%d}",
         }
+        # The first call may meet a cold functions worker on a busy machine: wait for it.
         response = requests.post(
-            f"{base}/webhook", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            f"{base}/webhook", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
         )
         if response.status_code >= 300:
             print(f"[seed] demo {kind} of {plate} refused: {response.status_code} {response.text}")
