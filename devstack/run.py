@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             stack.verify(port_map)
             seed()
             if args.export:
+                # The demo stays' triggers may still be running: the figures are built from
+                # the stored stays by the triggers' own code, so the export holds them.
+                from devstack import backfill_figures
+
+                backfill_figures.main([])
                 export(running)
                 print("[run] emulator-data/ written", flush=True)
                 return 0
