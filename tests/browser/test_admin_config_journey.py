@@ -10,22 +10,15 @@ import pytest
 from playwright.sync_api import expect
 
 from devstack import demo_data
-from tests.browser.test_admin_journey import WIDTHS, no_horizontal_scroll
+from tests.browser.pages import WIDTHS, no_horizontal_scroll, signed_in
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_admin_configures_a_facility(demo, db, hosting_url, chromium, screenshots, width):
     shots = screenshots / width
     shots.mkdir(exist_ok=True)
-    context = chromium.new_context(viewport=WIDTHS[width])
-    page = context.new_page()
     portal = f"{hosting_url}/admin/o/demo"
-
-    page.goto(f"{portal}/login")
-    page.get_by_label("E-mail").fill(demo_data.OPERATOR_ADMIN.email)
-    page.get_by_label("Password").fill(demo_data.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+    context, page = signed_in(chromium, width, portal)
 
     # The facility's settings: what drivers read changes when saved.
     page.get_by_role("link", name="Facilities").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from devstack import demo_data
 from parkingdone import credentials
-from tests.browser.test_admin_journey import WIDTHS, no_horizontal_scroll
+from tests.browser.pages import WIDTHS, no_horizontal_scroll
 from tests.integration import ingest_support as ingest
 
 

@@ -13,13 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from devstack import demo_data
+from tests.browser.pages import WIDTHS, no_horizontal_scroll
 from tests.integration import ingest_support as ingest
-
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from devstack import demo_data
-from tests.browser.test_admin_journey import WIDTHS, no_horizontal_scroll
+from tests.browser.pages import WIDTHS, no_horizontal_scroll, signed_in
 from tests.integration.payments_helpers import closed_session, wait_status
 from tests.support.services import call_callable
 
@@ -27,14 +26,8 @@ def test_customer_lookup_and_dispute_decision(db, demo, hosting_url, chromium, s
     )
     assert opened.status_code == 200, opened.text
 
-    context = chromium.new_context(viewport=WIDTHS[width])
-    page = context.new_page()
     portal = f"{hosting_url}/admin/o/demo"
-    page.goto(f"{portal}/login")
-    page.get_by_label("E-mail").fill(demo_data.OPERATOR_ADMIN.email)
-    page.get_by_label("Password").fill(demo_data.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+    context, page = signed_in(chromium, width, portal)
 
     # Find the driver by a look-alike of the plate and open the profile.
     page.get_by_role("link", name="Customers").click()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from devstack import demo_data
-from tests.browser.test_admin_journey import WIDTHS, no_horizontal_scroll
+from tests.browser.pages import WIDTHS, no_horizontal_scroll
 
 
 def _sign_in(page, portal: str, email: str, brand: str) -> None:

@@ -8,13 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from devstack import demo_data
+from tests.browser.pages import WIDTHS, no_horizontal_scroll, signed_in
 from tests.support.services import call_callable
-
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
@@ -35,14 +30,8 @@ def test_staff_answer_a_drivers_ticket(demo, hosting_url, chromium, screenshots,
     assert opened.status_code == 200, opened.text
     ticket = opened.json()["result"]
 
-    context = chromium.new_context(viewport=WIDTHS[width])
-    page = context.new_page()
     portal = f"{hosting_url}/admin/o/demo"
-    page.goto(f"{portal}/login")
-    page.get_by_label("E-mail").fill(demo_data.OPERATOR_ADMIN.email)
-    page.get_by_label("Password").fill(demo_data.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+    context, page = signed_in(chromium, width, portal)
     expect(page.locator('#support [data-support="open"]')).to_contain_text("1", timeout=30_000)
 
     page.get_by_role("link", name="Support", exact=True).first.click()
