@@ -4,6 +4,7 @@
     python -m devstack.backfill_figures --operator acme  one operator
 
 Recomputes each operator's stored figures (dailyStats, operatorStats, figureContributions)
+and its activity feed (activityFeed)
 with the same pure code the triggers run (parkingdone.admin.aggregates.build) and replaces
 what is stored. Run it once after deploying the figures, or to repair them, while the
 operator's stays are quiet; the session and pass triggers keep them from then on. Against the
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         built = aggregates.rebuild(db, operator_id)
         print(
             f"{operator_id}: {len(built.shards)} shard documents from "
-            f"{len(built.contributions)} stays and passes"
+            f"{len(built.contributions)} stays and passes, {len(built.feed)} feed shards"
         )
     return 0
 

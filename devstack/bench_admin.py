@@ -152,7 +152,7 @@ def seed(args: argparse.Namespace, progress: Progress) -> str:
     bulk.close()
     print(
         f"  figures: {len(built.shards)} shard documents, "
-        f"{len(built.contributions):,} contributions",
+        f"{len(built.contributions):,} contributions, {len(built.feed)} activity feed shards",
         flush=True,
     )
     return sample

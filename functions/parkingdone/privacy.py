@@ -220,6 +220,17 @@ REGISTRY: tuple[Collection, ...] = (
         note="what one stay or pass added to the figures (amounts and counts), no people",
     ),
     Collection(
+        "activityFeed",
+        "derived",
+        "sessions",
+        personal_fields=("items",),
+        note="the dashboard's newest events per shard, with plates: rebuilt by the stay and "
+        "pass triggers from the stays and payments, so an item follows its stay (a driver's "
+        "deletion keeps the stay's plate for the operator, so the item keeps it too; a stay "
+        "deleted by retention, or a payment losing its plate, takes it out or anonymises it "
+        "on that write); at most a few dozen items per operator; goes with the operator",
+    ),
+    Collection(
         "signInThrottle",
         "none",
         "ttl",

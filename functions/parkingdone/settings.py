@@ -39,6 +39,9 @@ WALLET_CREDIT_MAX_MINOR = 10_000
 # (about three figure changes each) a shard takes about 11 increments/s. A render reads every
 # shard: raising it spreads writes and costs reads (docs/admin-dashboard.md).
 FIGURE_SHARDS = 16
+# The dashboard's activity feed: items kept per figure shard and shown (newest first). Each
+# shard keeps its newest ones, so the newest of all are always among the shards'.
+ACTIVITY_FEED_ITEMS = 15
 
 # --- Time -----------------------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ WORLD: dict[str, dict[str, Any]] = {
     "plateStatus/fac-a__ABC123": {"operatorId": "op-a", "plate": "ABC123"},
     "plateSkeletons/fac-a__A8C123": {"operatorId": "op-a", "plates": {"ABC123": 1}},
     "whitelistShards/fac-a__0": {"operatorId": "op-a", "facilityId": "fac-a", "plates": {}},
+    "activityFeed/op-a__s00": {"operatorId": "op-a", "shard": 0, "items": []},
     "pushes/s-alice__entry": {"uid": "alice", "kind": "entry"},
     "roleChanges/rc1": {"operatorId": "op-a", "targetUid": "staff-a"},
     "roleChanges/rc2": {"operatorId": "op-b", "targetUid": "staff-b"},
@@ -139,6 +140,7 @@ READS = [
     (ALICE, "plateStatus/fac-a__ABC123", DENY),
     (ALICE, "plateSkeletons/fac-a__A8C123", DENY),
     (ALICE, "whitelistShards/fac-a__0", DENY),
+    (ALICE, "activityFeed/op-a__s00", DENY),
     (ALICE, "pushes/s-alice__entry", DENY),
     (ALICE, "roleChanges/rc1", DENY),
     # operator staff: their operator's data
@@ -164,6 +166,7 @@ READS = [
     (STAFF_A, "enforcementChecks/c1", DENY),
     (STAFF_A, "plateSkeletons/fac-a__A8C123", DENY),
     (STAFF_A, "whitelistShards/fac-a__0", DENY),
+    (STAFF_A, "activityFeed/op-a__s00", DENY),  # the dashboard reads it server-side
     (STAFF_A, "roleChanges/rc1", DENY),
     (ADMIN_A, "roleChanges/rc1", ALLOW),
     (ADMIN_A, "roleChanges/rc2", DENY),
@@ -191,6 +194,7 @@ READS = [
     (SUPER, "enforcementChecks/c1", DENY),
     (SUPER, "plateSkeletons/fac-a__A8C123", DENY),
     (SUPER, "whitelistShards/fac-a__0", DENY),
+    (SUPER, "activityFeed/op-a__s00", DENY),
     (SUPER, "users/bob/pushTokens/tok2", DENY),
 ]
 

@@ -22,6 +22,11 @@ the difference from the contribution it last applied (kept in figureContribution
 replayed or late trigger event finds nothing to add; two concurrent ones are serialised by
 the transaction on the contribution document. `build` makes the same documents from scratch
 for a backfill or a benchmark, with the same pure functions.
+
+The activity feed (models/activity_feed.py) is kept in the same transaction: the subject's
+feed items (kpis.session_items / payment_items) replace whatever items it had in its shard's
+feed document, which keeps its newest settings.ACTIVITY_FEED_ITEMS. Replacing by subject makes
+a replay change nothing; a stay deleted (retention) or superseded takes its items out.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import settings
+from parkingdone.admin import kpis
+from parkingdone.models import activity_feed, operators, payments, sessions
 from parkingdone.models import figures as stored
-from parkingdone.models import operators, payments, sessions
 from parkingdone.models.figures import DAILY, TOTALS
 from parkingdone.models.passes import COLLECTION as PASSES
 
@@ -234,6 +240,55 @@ def _applied(doc: stored.ContributionDoc | None) -> dict[Placed, int]:
     return found
 
 
+# --- the activity feed (pure) -----------------------------------------------------------------
+
+
+def feed_items(
+    subject: Subject,
+    subject_id: str,
+    doc: dict[str, Any] | None,
+    payment_docs: Iterable[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The stored feed items of one stay or pass and its payments (pure)."""
+    subject_key = stored.contribution_id(subject, subject_id)
+    items: list[kpis.FeedItem] = []
+    if subject == "session" and doc and doc.get("status") != sessions.SUPERSEDED:
+        items.extend(
+            kpis.session_items(sessions.SessionDoc.model_validate({**doc, "id": subject_id}))
+        )
+    for payment in payment_docs:
+        items.extend(kpis.payment_items(payments.PaymentDoc.model_validate(payment)))
+    items.sort(key=lambda i: (i.at, i.kind, i.text))
+    return [
+        {
+            "key": f"{subject_key}#{n}",
+            "at": i.at,
+            "kind": i.kind,
+            "text": i.text,
+            "sessionId": i.session_id,
+            "subject": subject_key,
+        }
+        for n, i in enumerate(items)
+    ]
+
+
+def newest(items: Iterable[dict[str, Any]], cap: int) -> list[dict[str, Any]]:
+    """The newest `cap` feed items, newest first (pure)."""
+    return sorted(items, key=lambda i: (i["at"], i["key"]), reverse=True)[:cap]
+
+
+def replace_feed_items(
+    shard_items: list[dict[str, Any]], subject_key: str, items: list[dict[str, Any]], cap: int
+) -> list[dict[str, Any]]:
+    """A feed shard's items with one subject's replaced by `items`, capped (pure)."""
+    kept = [i for i in shard_items if i.get("subject") != subject_key]
+    return newest([*kept, *items], cap)
+
+
+def feed_doc(operator_id: str, shard: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"operatorId": operator_id, "shard": shard, "items": items}
+
+
 # --- live: the triggers ----------------------------------------------------------------------
 
 _ATTEMPTS = 6
@@ -262,6 +317,7 @@ def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
     subject_ref = _subject_ref(db, subject, subject_id)
     payments_query = _payments_of(db, subject, subject_id)
     shard = shard_of(subject, subject_id)
+    subject_key = stored.contribution_id(subject, subject_id)
 
     @firestore.transactional
     def run(transaction: Transaction) -> list[Increment]:
@@ -275,9 +331,16 @@ def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
         )
         if not operator_id:
             return []
+        feed_ref = activity_feed.shard_ref(db, operator_id, shard)
+        feed_snapshot = feed_ref.get(transaction=transaction)
+        shard_items = list((feed_snapshot.to_dict() or {}).get("items") or [])
         zone = operator_zone(db, operator_id)
         wanted = contribution(subject, doc, payment_docs, zone, shard)
         changes = difference(_applied(prior), wanted)
+        items = feed_items(subject, subject_id, doc, payment_docs)
+        feed = replace_feed_items(shard_items, subject_key, items, settings.ACTIVITY_FEED_ITEMS)
+        if feed != newest(shard_items, settings.ACTIVITY_FEED_ITEMS):
+            transaction.set(feed_ref, feed_doc(operator_id, shard, feed))
         if not changes:
             return []
         for (collection, doc_id), body in shard_bodies(operator_id, changes, True).items():
@@ -321,6 +384,7 @@ def on_pass_written(pass_id: str) -> None:
 class Built:
     shards: dict[tuple[str, str], dict[str, Any]]
     contributions: dict[str, dict[str, Any]]
+    feed: dict[str, dict[str, Any]]  # activityFeed documents by id
 
 
 def build(
@@ -340,9 +404,13 @@ def build(
     subjects = set(by_subject) | {("session", sid) for sid in stays}
     totals: dict[Placed, int] = defaultdict(int)
     contributions = {}
+    feed: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for subject, subject_id in sorted(subjects):
         doc = stays.get(subject_id) if subject == "session" else None
         shard = shard_of(subject, subject_id)
+        items = feed_items(subject, subject_id, doc, by_subject[(subject, subject_id)])
+        if items:
+            feed[shard] = newest([*feed[shard], *items], settings.ACTIVITY_FEED_ITEMS)
         values = contribution(subject, doc, by_subject[(subject, subject_id)], zone, shard)
         if not values:
             continue
@@ -352,7 +420,11 @@ def build(
             subject, subject_id, operator_id, values
         )
     increments = [Increment(*key, value) for key, value in sorted(totals.items()) if value]
-    return Built(shard_bodies(operator_id, increments, False), contributions)
+    feed_docs = {
+        activity_feed.shard_id(operator_id, shard): feed_doc(operator_id, shard, items)
+        for shard, items in sorted(feed.items())
+    }
+    return Built(shard_bodies(operator_id, increments, False), contributions, feed_docs)
 
 
 def rebuild(db: Client, operator_id: str) -> Built:
@@ -371,7 +443,7 @@ def rebuild(db: Client, operator_id: str) -> Built:
     ]
     built = build(operator_id, zone, stays, payment_docs)
     deleter = db.bulk_writer()
-    for collection in (DAILY, TOTALS, stored.CONTRIBUTIONS):
+    for collection in (DAILY, TOTALS, stored.CONTRIBUTIONS, activity_feed.COLLECTION):
         for ref in stored.of_operator(db, collection, operator_id):
             deleter.delete(ref)
     deleter.close()  # every delete done before the first write
@@ -387,3 +459,5 @@ def write_built(db: Client, built: Built, writer: Any) -> None:
         writer.set(db.collection(collection).document(doc_id), body)
     for doc_id, body in built.contributions.items():
         writer.set(db.collection(stored.CONTRIBUTIONS).document(doc_id), body)
+    for doc_id, body in built.feed.items():
+        writer.set(db.collection(activity_feed.COLLECTION).document(doc_id), body)

@@ -24,7 +24,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import settings
-from parkingdone.models import facilities, payments, sessions
+from parkingdone.models import activity_feed, facilities, payments, sessions
 from parkingdone.models import figures as stored
 from parkingdone.models.facilities import FacilityDoc
 
@@ -249,7 +249,8 @@ class FeedItem:
     session_id: str | None
 
 
-def _session_items(doc: sessions.SessionDoc) -> list[FeedItem]:
+def session_items(doc: sessions.SessionDoc) -> list[FeedItem]:
+    """A stay's feed items (pure)."""
     items: list[FeedItem] = []
     plate = doc.plate_raw or doc.plate
     if doc.entry is not None:
@@ -262,7 +263,8 @@ def _session_items(doc: sessions.SessionDoc) -> list[FeedItem]:
     return items
 
 
-def _payment_items(doc: payments.PaymentDoc) -> list[FeedItem]:
+def payment_items(doc: payments.PaymentDoc) -> list[FeedItem]:
+    """A payment's feed items: paid or failed, and each succeeded refund (pure)."""
     items: list[FeedItem] = []
     plate = doc.plate or ""
     amount = f"{doc.amount / 100:.2f} {doc.currency}"
@@ -311,12 +313,12 @@ def activity(
     for snapshot in snapshots:
         doc = sessions.SessionDoc.from_snapshot(snapshot)
         if doc is not None and doc.status != sessions.SUPERSEDED:
-            items.extend(_session_items(doc))
+            items.extend(session_items(doc))
     payment_snapshots = payment_docs.result()
     for snapshot in payment_snapshots:
         doc = payments.PaymentDoc.from_snapshot(snapshot)
         if doc is not None:
-            items.extend(_payment_items(doc))
+            items.extend(payment_items(doc))
     cost.queries += 2
     cost.reads += max(1, len(snapshots)) + max(1, len(payment_snapshots))
     items.sort(key=lambda i: i.at, reverse=True)
@@ -455,3 +457,23 @@ def kept_today(
         totals_docs, at = docs[at : at + len(totals)], at + len(totals)
         result[operator_id] = (_days(day_docs, starts)[0], _totals(totals_docs))
     return result
+
+
+def merge_feed(shards: list[list[activity_feed.FeedEntry]], limit: int) -> list[FeedItem]:
+    """The newest `limit` items of the feed's shards, newest first (pure)."""
+    entries = sorted(
+        (e for shard in shards for e in shard), key=lambda e: (e.at, e.key), reverse=True
+    )
+    return [FeedItem(e.at, e.kind, e.text, e.session_id) for e in entries[:limit]]
+
+
+def kept_activity(
+    db: Client, operator_id: str, limit: int | None = None, cost: Cost | None = None
+) -> list[FeedItem]:
+    """The activity feed from its trigger-kept shards (admin/aggregates.py): one batch get of
+    FIGURE_SHARDS documents by id, whatever the history."""
+    cost = cost if cost is not None else Cost()
+    cost.queries += 1
+    cost.reads += settings.FIGURE_SHARDS
+    docs = activity_feed.read_all(db, operator_id, settings.FIGURE_SHARDS)
+    return merge_feed([d.items for d in docs], limit or settings.ACTIVITY_FEED_ITEMS)

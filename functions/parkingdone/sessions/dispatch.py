@@ -10,8 +10,9 @@ payment outcome) does not wake the others:
 - correction: only when the pairing marked a charged stay as changed (`correctionPending`);
 - enforcement projection: only when a field it reads changed outside the webhook's own
   transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing;
-- dashboard figures: after the others, when the stay was created or deleted or a field a
-  figure counts changed (status, facility, createdAt, the payment's status or amounts).
+- dashboard figures and activity feed: after the others, when the stay was created or deleted
+  or a field a figure counts or the feed shows changed (status, facility, createdAt, entry,
+  exit, plate, the payment's status or amounts).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ PROJECTED_ELSEWHERE = ("payment", "fee", "driverUid", "plate")
 # What the dashboard's figures count of a session and of its payment summary.
 COUNTED = ("status", "createdAt", "operatorId", "facilityId")
 COUNTED_PAYMENT = ("status", "paymentId", "amount", "refundedAmount", "paidAt")
+# What the dashboard's activity feed shows of a session besides the counted fields.
+FED = ("entry", "exit", "plate", "plateRaw")
 
 
 def needs_evidence(after: dict[str, Any]) -> bool:
@@ -79,7 +82,7 @@ def projection_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> lis
 def needs_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
     if before is None or after is None:
         return before is not None or after is not None
-    if any(before.get(f) != after.get(f) for f in COUNTED):
+    if any(before.get(f) != after.get(f) for f in COUNTED + FED):
         return True
     paid_before, paid_after = before.get("payment") or {}, after.get("payment") or {}
     return any(paid_before.get(f) != paid_after.get(f) for f in COUNTED_PAYMENT)
