@@ -352,10 +352,11 @@ def test_the_kept_activity_feed_equals_the_queried_one_on_the_demo_data(demo):
         return feed if feed == queried() else None
 
     try:
-        kept = wait_for(agree, timeout=30, what="the kept feed to equal the queried one")
+        kept = wait_for(agree, timeout=90, what="the kept feed to equal the queried one")
     except AssertionError:
-        assert _feed(db, demo.operator_id) == queried()  # shows the difference
-        raise
+        # Triggers run late on a loaded machine; compare once more, showing any difference.
+        kept = _feed(db, demo.operator_id)
+        assert kept == queried()
     assert {"entry", "exit", "payment"} <= {kind for _, kind, _, _ in kept}
     assert len(kept) <= 15
     aggregates.rebuild(db, demo.operator_id)
