@@ -113,6 +113,18 @@ def chargeSettledSession(req: https_fn.CallableRequest) -> None:
     charging.charge_settled_session(str((req.data or {}).get("sessionId", "")))
 
 
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=10, min_backoff_seconds=5),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=4),
+    timeout_sec=300,
+)
+def figuresPump(req: https_fn.CallableRequest) -> None:
+    """The dashboard's figures: an operator's stay changes since the pump's watermark."""
+    from parkingdone.admin import figures_pump
+
+    figures_pump.run(firebase.db(), str((req.data or {}).get("operatorId", "")))
+
+
 @pubsub_fn.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)
 def paymentRetry(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Transient payment failures: raises while the provider is unavailable, so Pub/Sub retries."""

@@ -220,6 +220,13 @@ REGISTRY: tuple[Collection, ...] = (
         note="what one stay or pass added to the figures (amounts and counts), no people",
     ),
     Collection(
+        "figurePumps",
+        "none",
+        "operational",
+        tenant_field="__id__",
+        note="how far the figures pump has read an operator's stay changes (a time)",
+    ),
+    Collection(
         "activityFeed",
         "derived",
         "sessions",

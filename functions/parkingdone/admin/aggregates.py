@@ -313,43 +313,82 @@ def _payments_of(db: Client, subject: Subject, subject_id: str) -> Any:
 def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
     """Bring the stored figures up to date with one stay or pass and its payments; returns the
     increments applied (none when the figures already count its current state)."""
-    ref = stored.contribution_ref(db, subject, subject_id)
-    subject_ref = _subject_ref(db, subject, subject_id)
-    payments_query = _payments_of(db, subject, subject_id)
-    shard = shard_of(subject, subject_id)
-    subject_key = stored.contribution_id(subject, subject_id)
+    return refresh_many(db, subject, [subject_id])
+
+
+_IN_QUERY_VALUES = 30  # Firestore's limit on the values of one "in" filter
+
+
+def refresh_many(db: Client, subject: Subject, subject_ids: Iterable[str]) -> list[Increment]:
+    """`refresh` for many stays or passes in one transaction (the figures pump's page): each
+    one's contribution against what it last added, the shard increments summed per document."""
+    ids = list(dict.fromkeys(subject_ids))
+    if not ids:
+        return []
+    contribution_refs = [stored.contribution_ref(db, subject, i) for i in ids]
+    subject_refs = [_subject_ref(db, subject, i) for i in ids]
+    link = "sessionId" if subject == "session" else "passId"
 
     @firestore.transactional
     def run(transaction: Transaction) -> list[Increment]:
-        prior = stored.ContributionDoc.from_snapshot(ref.get(transaction=transaction))
-        snapshot = subject_ref.get(transaction=transaction)
-        doc = snapshot.to_dict() if snapshot.exists else None
-        payment_docs = [p.to_dict() or {} for p in payments_query.get(transaction=transaction)]
-        operator_id = next(
-            (d.get("operatorId") for d in [doc or {}, *payment_docs] if d.get("operatorId")),
-            prior.operator_id if prior else None,
-        )
-        if not operator_id:
-            return []
-        feed_ref = activity_feed.shard_ref(db, operator_id, shard)
-        feed_snapshot = feed_ref.get(transaction=transaction)
-        shard_items = list((feed_snapshot.to_dict() or {}).get("items") or [])
-        zone = operator_zone(db, operator_id)
-        wanted = contribution(subject, doc, payment_docs, zone, shard)
-        changes = difference(_applied(prior), wanted)
-        items = feed_items(subject, subject_id, doc, payment_docs)
-        feed = replace_feed_items(shard_items, subject_key, items, settings.ACTIVITY_FEED_ITEMS)
-        if feed != newest(shard_items, settings.ACTIVITY_FEED_ITEMS):
-            transaction.set(feed_ref, feed_doc(operator_id, shard, feed))
-        if not changes:
-            return []
-        for (collection, doc_id), body in shard_bodies(operator_id, changes, True).items():
-            transaction.set(db.collection(collection).document(doc_id), body, merge=True)
-        if wanted:
-            transaction.set(ref, contribution_doc(subject, subject_id, operator_id, wanted))
-        else:
-            transaction.delete(ref)
-        return changes
+        found = {s.reference.path: s for s in transaction.get_all(contribution_refs + subject_refs)}
+        paid: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for start in range(0, len(ids), _IN_QUERY_VALUES):
+            chunk = ids[start : start + _IN_QUERY_VALUES]
+            query = db.collection(payments.COLLECTION).where(filter=FieldFilter(link, "in", chunk))
+            for payment in query.get(transaction=transaction):
+                body = payment.to_dict() or {}
+                paid[body.get(link, "")].append(body)
+        plans = []
+        for subject_id, cref, sref in zip(ids, contribution_refs, subject_refs, strict=True):
+            prior = stored.ContributionDoc.from_snapshot(found.get(cref.path))
+            snapshot = found.get(sref.path)
+            doc = snapshot.to_dict() if snapshot is not None and snapshot.exists else None
+            payment_docs = paid.get(subject_id, [])
+            operator_id = next(
+                (d.get("operatorId") for d in [doc or {}, *payment_docs] if d.get("operatorId")),
+                prior.operator_id if prior else None,
+            )
+            if operator_id:
+                plans.append((subject_id, cref, prior, doc, payment_docs, operator_id))
+        feed_keys = sorted({(p[5], shard_of(subject, p[0])) for p in plans})
+        feed_refs = [activity_feed.shard_ref(db, op, shard) for op, shard in feed_keys]
+        feed_found = {s.reference.path: s for s in transaction.get_all(feed_refs)}
+        feeds = {}
+        for key, feed_ref in zip(feed_keys, feed_refs, strict=True):
+            snapshot = feed_found.get(feed_ref.path)
+            body = snapshot.to_dict() if snapshot is not None and snapshot.exists else {}
+            feeds[key] = list((body or {}).get("items") or [])
+        original = {
+            key: newest(items, settings.ACTIVITY_FEED_ITEMS) for key, items in feeds.items()
+        }
+
+        applied: dict[str, list[Increment]] = defaultdict(list)
+        for subject_id, cref, prior, doc, payment_docs, operator_id in plans:
+            shard = shard_of(subject, subject_id)
+            wanted = contribution(subject, doc, payment_docs, operator_zone(db, operator_id), shard)
+            subject_key = stored.contribution_id(subject, subject_id)
+            feeds[(operator_id, shard)] = replace_feed_items(
+                feeds[(operator_id, shard)],
+                subject_key,
+                feed_items(subject, subject_id, doc, payment_docs),
+                settings.ACTIVITY_FEED_ITEMS,
+            )
+            changes = difference(_applied(prior), wanted)
+            if not changes:
+                continue
+            applied[operator_id].extend(changes)
+            if wanted:
+                transaction.set(cref, contribution_doc(subject, subject_id, operator_id, wanted))
+            else:
+                transaction.delete(cref)
+        for (operator_id, shard), feed_ref in zip(feed_keys, feed_refs, strict=True):
+            if feeds[(operator_id, shard)] != original[(operator_id, shard)]:
+                transaction.set(feed_ref, feed_doc(operator_id, shard, feeds[(operator_id, shard)]))
+        for operator_id, changes in applied.items():
+            for (collection, doc_id), body in shard_bodies(operator_id, changes, True).items():
+                transaction.set(db.collection(collection).document(doc_id), body, merge=True)
+        return [change for changes in applied.values() for change in changes]
 
     # Redeliveries of one stay's events may race: the transaction serialises them; a loser
     # (lock timeout, commit retries exhausted) simply recomputes.

@@ -6,6 +6,7 @@
 - Failed inbox events are processed again, in event-time order (nothing accepted is lost);
   those past their attempts are dead letters, counted here and replayed by hand.
 - Retryable failed evidence copies are attempted again.
+- The figures pump runs for every operator (a lost pump task delays figures, never loses them).
 
 Each step is a plain function of (db, now) so tests call it directly.
 """
@@ -22,6 +23,7 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone import settings
+from parkingdone.admin import figures_pump
 from parkingdone.ingest import inbox
 from parkingdone.models import facilities
 from parkingdone.sessions import evidence, store
@@ -37,6 +39,7 @@ class SweepReport:
     replayed: int = 0
     dead_letters: int = 0
     evidence_retried: int = 0
+    figures_refreshed: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,11 +129,13 @@ def run(db: Client, now: datetime | None = None) -> SweepReport:
     report.replayed = sum(1 for r in inbox.replay_failed(db) if r.status == "processed")
     report.dead_letters = inbox.count_dead_letters(db)
     report.evidence_retried = retry_evidence(db)
+    report.figures_refreshed = figures_pump.run_all(db)
     logger.info(
         "sessions.sweep_done",
         flagged=len(report.flagged),
         replayed=report.replayed,
         deadLetters=report.dead_letters,
         evidenceRetried=report.evidence_retried,
+        figuresRefreshed=report.figures_refreshed,
     )
     return report

@@ -197,15 +197,12 @@ def _send(db: firestore.Client, uid: str, kind: str, params: dict) -> dict:
 
 
 def _enqueue_retry(key: str | None) -> None:
-    from firebase_admin import functions
+    from parkingdone import tasks
 
     if not key:
         return
     try:
-        queue = functions.task_queue(
-            f"locations/{config.REGION}/functions/{RETRY_FUNCTION}", app=firebase.app()
-        )
-        queue.enqueue({"data": {"key": key}}, functions.TaskOptions(schedule_delay_seconds=30))
+        tasks.enqueue(RETRY_FUNCTION, {"key": key}, delay_seconds=30)
     except Exception as exc:  # the record stays "retry", visible to operations
         logger.error("push.retry_enqueue_failed", key=key, error=repr(exc))
 

@@ -16,7 +16,7 @@ from typing import Any
 from firebase_functions import logger
 from pydantic import ValidationError
 
-from parkingdone import config, firebase, tariffs, tenants
+from parkingdone import firebase, tariffs, tenants
 from parkingdone.models.sessions import COLLECTION as SESSIONS
 from parkingdone.notifications import sender
 
@@ -95,26 +95,17 @@ def task_id(session_id: str) -> str:
 
 def schedule_reminder(session_id: str, at: datetime) -> bool:
     from firebase_admin import exceptions as fb_exceptions
-    from firebase_admin import functions
+
+    from parkingdone import tasks
 
     delay = max(0, math.ceil((at - datetime.now(UTC)).total_seconds()))
-    queue = functions.task_queue(
-        f"locations/{config.REGION}/functions/{REMINDER_FUNCTION}", app=firebase.app()
-    )
     try:
-        queue.enqueue(
-            {"data": {"sessionId": session_id}},
-            functions.TaskOptions(schedule_delay_seconds=delay, task_id=task_id(session_id)),
+        tasks.enqueue(
+            REMINDER_FUNCTION,
+            {"sessionId": session_id},
+            delay_seconds=delay,
+            task_id=task_id(session_id),
         )
-    except fb_exceptions.AlreadyExistsError:
-        return True  # scheduled by an earlier delivery of the same trigger
-    except ValueError as exc:
-        # firebase-admin 7.7 cannot parse the Cloud Tasks emulator's answer to a named task
-        # (it echoes the full URL as the name) after the task was accepted; production answers
-        # with a plain resource name.
-        if config.is_emulator() and "resource name" in str(exc):
-            return True
-        raise
     except fb_exceptions.FirebaseError as exc:
         logger.error("push.reminder_enqueue_failed", session_id=session_id, error=repr(exc))
         return False

@@ -43,7 +43,8 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
-from parkingdone import config, errors, firebase, messages, tariffs, tenants
+from parkingdone import errors, firebase, messages, tariffs, tenants
+from parkingdone.models import sessions
 from parkingdone.payments import notify, publisher, receipts, wallet
 from parkingdone.payments.ledger import Subject, charge_request, new_entry, session_summary
 from parkingdone.payments.lookups import driver_profile, facility, operator
@@ -191,7 +192,7 @@ def _claim(db: Client, session_id: str, source: str, as_of: datetime | None) -> 
             wallet.pay_stay(transaction, purse, plan.from_wallet, fee.currency, session_id, now)
         fields, entry = _record_plan(db, transaction, session, op, fee, plan, now)
         if fields is not None:
-            transaction.update(session_ref, {**fields, "updatedAt": now})
+            transaction.update(session_ref, sessions.stamped({**fields, "updatedAt": now}))
         return _decision_of(session, fac, fee, plan, entry)
 
     def _reclaim(
@@ -454,7 +455,7 @@ def record_outcome(db: Client, payment_id: str, result: ChargeResult) -> Outcome
             if entry.kind == "session":
                 fields = session_payment_write(subject_doc, payment_id, entry, updates)
                 if fields is not None:
-                    transaction.update(subject_ref, {**fields, "updatedAt": now})
+                    transaction.update(subject_ref, sessions.stamped({**fields, "updatedAt": now}))
             elif subject_doc.get("paymentId") == payment_id:
                 pass_status = {"succeeded": "active", "failed": "cancelled"}.get(new_status)
                 fields = {"updatedAt": now, "paymentStatus": new_status}
@@ -753,26 +754,15 @@ def _process_now(session_id: str) -> str:
 
 
 def _enqueue_settle(session_id: str, window: int) -> None:
-    from firebase_admin import exceptions as fb_exceptions
-    from firebase_admin import functions
+    from parkingdone import tasks
 
     try:
-        queue = functions.task_queue(
-            f"locations/{config.REGION}/functions/{SETTLE_FUNCTION}", app=firebase.app()
+        tasks.enqueue(
+            SETTLE_FUNCTION,
+            {"sessionId": session_id},
+            delay_seconds=window,
+            task_id=settle_task_id(session_id),
         )
-        queue.enqueue(
-            {"data": {"sessionId": session_id}},
-            functions.TaskOptions(
-                schedule_delay_seconds=window, task_id=settle_task_id(session_id)
-            ),
-        )
-    except fb_exceptions.AlreadyExistsError:
-        logger.info("payments.settle_already_scheduled", sessionId=session_id)
-    except ValueError as exc:
-        # firebase-admin cannot parse the Cloud Tasks emulator's answer to a named task after
-        # accepting it (see notifications.session_pushes); production answers plainly.
-        if not (config.is_emulator() and "resource name" in str(exc)):
-            logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
     except Exception as exc:  # the sweep charges it once the window has passed
         logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
 

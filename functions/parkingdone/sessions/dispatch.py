@@ -10,9 +10,11 @@ payment outcome) does not wake the others:
 - correction: only when the pairing marked a charged stay as changed (`correctionPending`);
 - enforcement projection: only when a field it reads changed outside the webhook's own
   transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing;
-- dashboard figures and activity feed: after the others, when the stay was created or deleted
-  or a field a figure counts or the feed shows changed (status, facility, createdAt, entry,
-  exit, plate, the payment's status or amounts).
+- dashboard figures and activity feed: when the stay was created or deleted or a field a
+  figure counts or the feed shows changed (status, facility, createdAt, entry, exit, plate,
+  the payment's status or amounts). A write stamped with its commit time (the webhook's
+  pairing, the charge) only asks the figures pump for a run (admin/figures_pump.py, no
+  Firestore call); any other write and a deletion are counted here, after the others.
 """
 
 from __future__ import annotations
@@ -88,6 +90,18 @@ def needs_figures(before: dict[str, Any] | None, after: dict[str, Any] | None) -
     return any(paid_before.get(f) != paid_after.get(f) for f in COUNTED_PAYMENT)
 
 
+def figures_by_pump(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    """The write carries a new commit-time stamp: the figures pump will read it."""
+    stamp = (after or {}).get("changedAt")
+    return stamp is not None and stamp != (before or {}).get("changedAt")
+
+
+def figures_handler(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    if not needs_figures(before, after):
+        return []
+    return ["figures_pump"] if figures_by_pump(before, after) else ["figures"]
+
+
 def handlers(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
     """The names of the handlers a change needs, in the order they run (pure)."""
     if not after:
@@ -112,7 +126,7 @@ def on_session_written(
     session_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> list[str]:
     """Run the handlers the change needs; returns their names (for logs and tests)."""
-    names = handlers(before, after) + (["figures"] if needs_figures(before, after) else [])
+    names = handlers(before, after) + figures_handler(before, after)
     for name in names:
         try:
             _run(name, session_id, before, after or {})
@@ -142,6 +156,10 @@ def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[
         from parkingdone.payments import charging
 
         charging.correct_session(session_id)
+    elif name == "figures_pump":
+        from parkingdone.admin import figures_pump
+
+        figures_pump.request(after["operatorId"])
     elif name == "figures":
         from parkingdone.admin import aggregates
 

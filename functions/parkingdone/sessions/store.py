@@ -222,7 +222,7 @@ def write_sessions(transaction: Transaction, db: Client, change: Change, now: da
     for session_id, document in change.creates.items():
         transaction.create(
             session_ref(db, session_id),
-            sessions.for_create({**document, "createdAt": now, "updatedAt": now}),
+            sessions.stamped(sessions.for_create({**document, "createdAt": now, "updatedAt": now})),
         )
     for session_id, fields in change.updates.items():
         update = {k: v for k, v in fields.items() if k != "pairingFlags"}
@@ -236,5 +236,6 @@ def write_sessions(transaction: Transaction, db: Client, change: Change, now: da
         if session_id in change.corrections:
             update["correctionPending"] = True
         transaction.update(
-            session_ref(db, session_id), sessions.check_update({**update, "updatedAt": now})
+            session_ref(db, session_id),
+            sessions.stamped(sessions.check_update({**update, "updatedAt": now})),
         )

@@ -1,0 +1,164 @@
+"""The figures pump: stay changes reach the dashboard's figures in batches, off the trigger.
+
+The Firestore emulator, like a busy production trigger, delivers the session trigger's events
+one at a time: every millisecond the trigger spends is a millisecond every later push, charge
+and projection waits. Bringing the figures up to date for one stay is a transaction of four
+reads and four writes, about ten times the cost of the trigger's invocation itself; for most
+writes (an unregistered car driving in) it was all the trigger did.
+
+So a session write made through `models.sessions.stamped` carries its commit time
+(`changedAt`), and the trigger only asks for a pump run for the stay's operator (`request`: at
+most once per window per operator and process, a named Cloud Task; no Firestore call). The run
+(`run`, the `figuresPump` task) reads the operator's stays changed since its watermark, oldest
+first, and brings a page of them up to date in one transaction (admin/aggregates.refresh_many,
+the computation the trigger makes for one stay). A change counted twice adds nothing, so the
+run re-reads a few seconds before its watermark; one run per operator holds the pump. Writes
+without the stamp and deleted stays are still counted by the trigger itself
+(sessions/dispatch.py). The session sweep runs the pump for every operator too, so a lost task
+delays figures, never loses them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from firebase_functions import logger
+from google.cloud.firestore import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from parkingdone import settings
+from parkingdone.models import figure_pumps, sessions
+
+PUMP_FUNCTION = "figuresPump"
+
+_requested: dict[str, int] = {}  # operator -> the window last asked for by this process
+_requested_lock = threading.Lock()
+
+
+def window_of(at: float, width: int | None = None) -> int:
+    return math.floor(at / (width or settings.FIGURES_PUMP_WINDOW_SECONDS))
+
+
+def task_id(operator_id: str, window: int) -> str:
+    """One pump task per operator and window (Cloud Tasks ids: letters, digits, - and _)."""
+    return f"figures-{re.sub(r'[^A-Za-z0-9_-]', '-', operator_id)[:200]}-{window}"
+
+
+def request(operator_id: str, now: float | None = None) -> bool:
+    """Ask for a pump run after the current window; returns whether a task was queued (False:
+    this process already asked in this window)."""
+    from parkingdone import tasks
+
+    now = time.time() if now is None else now
+    width = settings.FIGURES_PUMP_WINDOW_SECONDS
+    window = window_of(now, width)
+    with _requested_lock:
+        if _requested.get(operator_id) == window:
+            return False
+        _requested[operator_id] = window
+    try:
+        # The run starts after the window has ended: every change whose trigger asked in this
+        # window is committed by then.
+        delay = max(1, math.ceil((window + 1) * width - now))
+        tasks.enqueue(
+            PUMP_FUNCTION,
+            {"operatorId": operator_id},
+            delay_seconds=delay,
+            task_id=task_id(operator_id, window),
+        )
+    except Exception as exc:
+        with _requested_lock:
+            _requested.pop(operator_id, None)  # the next change asks again
+        # Not lost: the session sweep runs the pump for every operator.
+        logger.error("figures.pump_request_failed", operatorId=operator_id, error=repr(exc))
+        return False
+    return True
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # before any stamp: a first run reads them all
+
+
+def changed_since(db: Client, operator_id: str, since: datetime | None, page: int) -> list:
+    """The operator's stays stamped at or after `since`, oldest first (one page)."""
+    query = (
+        db.collection(sessions.COLLECTION)
+        .where(filter=FieldFilter("operatorId", "==", operator_id))
+        .where(filter=FieldFilter("changedAt", ">=", since or _EPOCH))
+        .order_by("changedAt")
+        .limit(page)
+    )
+    return list(query.get())
+
+
+def run(db: Client, operator_id: str) -> int:
+    """Bring the figures up to date with every stamped stay change of the operator since the
+    watermark; returns how many stays it refreshed (a change may be counted again).
+
+    One run per operator at a time: a run that finds the pump held returns at once, and the
+    holder looks once more for changes after letting go, so none committed meanwhile waits
+    for the next request."""
+    if not operator_id:
+        return 0
+    refreshed = 0
+    holder = uuid.uuid4().hex
+    lease = timedelta(seconds=settings.FIGURES_PUMP_LEASE_SECONDS)
+    while figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
+        try:
+            newest = _pump(db, operator_id, holder, lease)
+            refreshed += newest[0]
+        finally:
+            figure_pumps.release(db, operator_id, holder)
+        if not _changed_after(db, operator_id, newest[1]):
+            break
+    if refreshed:
+        logger.info("figures.pump_done", operatorId=operator_id, refreshed=refreshed)
+    return refreshed
+
+
+def _changed_after(db: Client, operator_id: str, at: datetime | None) -> bool:
+    if at is None:
+        return bool(changed_since(db, operator_id, None, 1))
+    return any(s.get("changedAt") > at for s in changed_since(db, operator_id, at, 50))
+
+
+def _pump(
+    db: Client, operator_id: str, holder: str, lease: timedelta
+) -> tuple[int, datetime | None]:
+    """Page through the changes since the watermark (less the overlap); returns how many stays
+    were refreshed and the newest stamp read."""
+    from parkingdone.admin import aggregates
+
+    page = settings.FIGURES_PUMP_PAGE
+    overlap = timedelta(seconds=settings.FIGURES_PUMP_OVERLAP_SECONDS)
+    mark = figure_pumps.watermark(db, operator_id)
+    since = mark - overlap if mark else None
+    newest = mark
+    refreshed = 0
+    seen: set[str] = set()
+    while True:
+        batch = changed_since(db, operator_id, since, page)
+        found = [s for s in batch if s.id not in seen]
+        if not found:
+            break
+        ids = [s.id for s in found]
+        aggregates.refresh_many(db, "session", ids)
+        seen.update(ids)
+        refreshed += len(ids)
+        newest = found[-1].get("changedAt")
+        figure_pumps.advance(db, operator_id, holder, newest, datetime.now(UTC), lease)
+        if len(batch) < page:
+            break
+        since = newest
+    return refreshed, newest
+
+
+def run_all(db: Client) -> int:
+    """The safety net (session sweep): a pump run for every operator."""
+    from parkingdone.models import operators
+
+    return sum(run(db, op.id) for op in operators.all_operators(db))
