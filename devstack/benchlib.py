@@ -105,6 +105,11 @@ class Invocations:
         """Invocations begun since, per function (its short name)."""
         return self._scan()[0]
 
+    def per_function(self) -> tuple[Counter, Counter]:
+        """Invocations begun and finished since, per function (its short name)."""
+        begun, _, finished = self._scan_all()
+        return begun, finished
+
     def wait_quiet(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
         """Wait until every invocation begun since the start has finished and none has begun
         for `quiet` seconds (the work an event set off, trailing triggers included)."""
@@ -120,21 +125,28 @@ class Invocations:
             time.sleep(0.2)
 
     def _scan(self) -> tuple[Counter, int]:
+        begun, finished, _ = self._scan_all()
+        return begun, finished
+
+    def _scan_all(self) -> tuple[Counter, int, Counter]:
         begun: Counter = Counter()
+        per_function: Counter = Counter()
         finished = 0
         if not self.path.exists():
-            return begun, finished
-        marker = 'Beginning execution of "'
+            return begun, finished, per_function
+        started, ended = 'Beginning execution of "', 'Finished "'
         with self.path.open("rb") as f:
             f.seek(self.offset)
             for line in f:
                 text = line.decode("utf-8", "replace")
-                if marker in text:
-                    name = text.split(marker, 1)[1].split('"', 1)[0]
+                if started in text:
+                    name = text.split(started, 1)[1].split('"', 1)[0]
                     begun[name.rsplit("-", 1)[-1]] += 1
-                elif 'Finished "' in text:
+                elif ended in text:
                     finished += 1
-        return begun, finished
+                    name = text.split(ended, 1)[1].split('"', 1)[0]
+                    per_function[name.rsplit("-", 1)[-1]] += 1
+        return begun, finished, per_function
 
 
 def percentile(values: list[float], q: float) -> float:

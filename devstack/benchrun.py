@@ -17,7 +17,7 @@ import sys
 
 from devstack import lifecycle, ports, stack
 
-ORDER = ["pipeline", "ingest", "push", "payments", "enforcement"]
+ORDER = ["entries", "pipeline", "ingest", "push", "payments", "enforcement"]
 
 
 def available() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from devstack import demo_data
 from parkingdone.admin import kpis
@@ -201,17 +201,19 @@ def test_a_replayed_or_concurrent_trigger_event_changes_nothing(demo):
     """At-least-once delivery: the same event again, and many at once, count the stay once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from parkingdone.admin import aggregates
+    from parkingdone.admin import aggregates, figures_pump
     from parkingdone.sessions import dispatch
 
     db = _db()
     paid = support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
     settled = _wait_for_kept_figures(db, demo.operator_id)
     after = db.collection("sessions").document(paid.session_id).get().to_dict()
-    # The creation and the payment outcome delivered again, in any order.
-    assert "figures" in dispatch.on_session_written(paid.session_id, None, after)
+    # The creation and the payment outcome delivered again, in any order: the stamped
+    # creation asks the figures pump, whose run then finds nothing to add.
+    assert "figures_pump" in dispatch.on_session_written(paid.session_id, None, after)
     assert "figures" in dispatch.on_session_written(paid.session_id, after, None)
     assert aggregates.refresh(db, "session", paid.session_id) == []
+    figures_pump.run(db, demo.operator_id)
     with ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(lambda _: aggregates.refresh(db, "session", paid.session_id), range(4))
@@ -242,6 +244,67 @@ def test_a_replayed_or_concurrent_trigger_event_changes_nothing(demo):
         list(pool.map(lambda sid: aggregates.refresh(db, "session", sid), ids * 4))
     _wait_for_kept_figures(db, demo.operator_id)
     assert _inside(db, demo.operator_id, demo.facility_id) == inside + len(ids)
+
+
+# --- the figures pump ----------------------------------------------------------------------
+
+
+def test_the_figures_pump_counts_webhook_stays_once_however_often_it_runs(demo):
+    """Stays written by the webhook carry their commit time and reach the figures through the
+    pump (not the session trigger); runs again, at once or while another holds the pump,
+    add nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from parkingdone.admin import figures_pump
+    from parkingdone.models import figure_pumps, figures
+
+    db = _db()
+    inside = _inside(db, demo.operator_id, demo.facility_id)
+    open_stay = support.stay(db, "PUMP-001", closed=False)
+    paid = support.stay(db, demo_data.DRIVER_PLATE_RAW, minutes=100, until=("succeeded",))
+    for stay in (open_stay, paid):
+        assert db.collection("sessions").document(stay.session_id).get().get("changedAt")
+    settled = _wait_for_kept_figures(db, demo.operator_id)
+    assert _inside(db, demo.operator_id, demo.facility_id) == inside + 1
+    contribution = figures.contribution_ref(db, "session", open_stay.session_id).get()
+    assert contribution.exists
+    mark = figure_pumps.watermark(db, demo.operator_id)
+    assert mark is not None and mark >= contribution.get("updatedAt") - timedelta(seconds=10)
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: figures_pump.run(db, demo.operator_id), range(3)))
+    assert figures_pump.run(db, demo.operator_id) >= 0
+    assert _snapshot(db, demo.operator_id)[0] == settled
+
+    # Held by another run: this one leaves at once, refreshing nothing.
+    now = datetime.now(UTC)
+    assert figure_pumps.claim(db, demo.operator_id, "another-run", now, timedelta(seconds=30))
+    try:
+        assert figures_pump.run(db, demo.operator_id) == 0
+    finally:
+        figure_pumps.release(db, demo.operator_id, "another-run")
+
+
+def test_a_deleted_or_unstamped_stay_is_counted_by_the_trigger_itself(demo):
+    """Writes the pump cannot read (a deletion, a write without the commit-time stamp) are
+    counted by the session trigger in its own transaction."""
+    db = _db()
+    inside = _inside(db, demo.operator_id, demo.facility_id)
+    stay = support.stay(db, "PUMP-002", closed=False)
+    wait_for(
+        lambda: _inside(db, demo.operator_id, demo.facility_id) == inside + 1,
+        timeout=60,
+        what="the open stay counted",
+    )
+    ref = db.collection("sessions").document(stay.session_id)
+    ref.update({"facilityId": demo_data.OTHER_FACILITY_ID})  # no stamp: an operator's tool
+    wait_for(
+        lambda: _inside(db, demo.operator_id, demo.facility_id) == inside,
+        timeout=60,
+        what="the stay moved out of the facility's figures",
+    )
+    ref.delete()
+    _wait_for_kept_figures(db, demo.operator_id)
 
 
 # --- the activity feed ---------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The one session trigger wakes only the handlers a change needs (pure)."""
 
+from datetime import UTC, datetime, timedelta
+
 from parkingdone.sessions import dispatch
 
 
@@ -86,3 +88,28 @@ def test_a_stay_created_closed_is_charged_only_when_the_pairing_made_it() -> Non
     assert "charge" in dispatch.handlers(None, split)
     imported = {k: v for k, v in split.items() if k != "pairingSeq"}
     assert "charge" not in dispatch.handlers(None, imported)
+
+
+# --- figures: the pump for stamped writes, the trigger for the rest ---------------------------
+
+
+def _stamped(doc: dict, at: datetime) -> dict:
+    return {**doc, "changedAt": at}
+
+
+def test_a_stamped_write_asks_the_figures_pump_and_an_unstamped_one_is_counted_here():
+    at = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    created = {"operatorId": "op", "facilityId": "f", "plate": "ABC123", "status": "open"}
+    assert dispatch.figures_handler(None, _stamped(created, at)) == ["figures_pump"]
+    assert dispatch.figures_handler(None, created) == ["figures"]
+    closed = {**created, "status": "closed"}
+    later = at + timedelta(seconds=1)
+    assert dispatch.figures_handler(_stamped(created, at), _stamped(closed, later)) == [
+        "figures_pump"
+    ]
+    # A counted field changed by a writer that did not stamp: the old stamp stays.
+    assert dispatch.figures_handler(_stamped(created, at), _stamped(closed, at)) == ["figures"]
+    # A deletion is never read by the pump.
+    assert dispatch.figures_handler(_stamped(created, at), None) == ["figures"]
+    # Nothing counted changed: neither.
+    assert dispatch.figures_handler(_stamped(created, at), _stamped(created, later)) == []

@@ -353,7 +353,9 @@ def refresh_many(db: Client, subject: Subject, subject_ids: Iterable[str]) -> li
                 plans.append((subject_id, cref, prior, doc, payment_docs, operator_id))
         feed_keys = sorted({(p[5], shard_of(subject, p[0])) for p in plans})
         feed_refs = [activity_feed.shard_ref(db, op, shard) for op, shard in feed_keys]
-        feed_found = {s.reference.path: s for s in transaction.get_all(feed_refs)}
+        feed_found = (
+            {s.reference.path: s for s in transaction.get_all(feed_refs)} if feed_refs else {}
+        )
         feeds = {}
         for key, feed_ref in zip(feed_keys, feed_refs, strict=True):
             snapshot = feed_found.get(feed_ref.path)

@@ -1,0 +1,246 @@
+"""Benchmark entries alone: what an officer and an operator wait for behind each entry.
+
+Fresh unregistered plates drive in at a steady rate (open loop, --senders at a time, as
+bench_pipeline schedules them); each entry's acknowledgement is followed at once by the
+officer's check of that plate. Per rate step it prints:
+- acknowledgement latency (what the camera waits for; acknowledgement only);
+- processed: entry ack -> the check answers with the car (the enforcement projection is
+  written in the webhook's own transaction), with `not_found` answers counted apart;
+- the session trigger's backlog: its invocations begun and finished by the last send, and
+  how long after the last send the last one finished;
+- entry ack -> the stay counted in the dashboard's figures (the figures pump, in batches);
+- whether the step was steady: processed latency did not grow over the step, the senders
+  were on time at the end, and the trigger and the figures were done within 5 s of the last
+  send. The saturation rate is the highest steady step.
+
+    python -m devstack.benchrun entries                            on a fresh stack
+    python -m devstack.bench_entries --rates 20 --duration 60      against a running stack
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from devstack.bench_pipeline import DRAIN_LIMIT, LATE_AT_END_MS, Schedule, grew, thirds, warm_up
+from devstack.benchlib import Invocations, connect, percentile, seed_driver, summary
+
+TRIGGER = "sessionWritten"
+
+
+@dataclass
+class Step:
+    rate: float
+    duration: float
+    acked: dict[str, float] = field(default_factory=dict)  # contribution id -> ack time
+    ack_ms: list[float] = field(default_factory=list)
+    check_ms: list[tuple[float, float]] = field(default_factory=list)  # (due, ms)
+    not_found: int = 0
+    failed: int = 0
+    late_ms: list[tuple[float, float]] = field(default_factory=list)
+    counted_at: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def watch_figures(db, operator_id: str, step: Step):
+    """When each stay is first counted in the figures (its figureContributions document)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    from parkingdone.models import figures
+
+    def on_change(snapshots, changes, read_time):
+        now = time.time()
+        with step.lock:
+            for change in changes:
+                step.counted_at.setdefault(change.document.id, now)
+
+    query = db.collection(figures.CONTRIBUTIONS).where(
+        filter=FieldFilter("operatorId", "==", operator_id)
+    )
+    return query.on_snapshot(on_change)
+
+
+def drive(args, demo, step: Step, hosting: str) -> float:
+    """Send the step's entries; returns the instant of the last send."""
+    from parkingdone.models import figures
+
+    headers = {"Authorization": f"Bearer {demo.webhook_token}"}
+    key = {"x-api-key": "demo-enforcement-key"}
+    tag = uuid.uuid4().hex[:5].upper()
+    local = threading.local()
+    last_send = [0.0]
+
+    def http() -> requests.Session:
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        return local.s
+
+    def entry(number: int):
+        plate = f"N{tag}{number:05d}"
+
+        def job(due: float) -> None:
+            sent = time.time()
+            last_send[0] = max(last_send[0], sent)
+            r = http().post(
+                f"{hosting}/webhook",
+                headers=headers,
+                json={
+                    "event": "entry",
+                    "plate": plate,
+                    "facility_id": demo.facility_id,
+                    "timestamp": (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
+                    "event_id": f"{plate}-entry",
+                },
+                timeout=60,
+            )
+            acked = time.time()
+            if r.status_code >= 300:
+                with step.lock:
+                    step.failed += 1
+                return
+            contribution = figures.contribution_id("session", r.json()["sessionId"])
+            with step.lock:
+                step.ack_ms.append((acked - sent) * 1000)
+                step.acked[contribution] = acked
+            answer = http().get(
+                f"{hosting}/api/enforcement/check/{plate}",
+                params={"facility": demo.facility_id},
+                headers=key,
+                timeout=60,
+            )
+            seen = time.time()
+            with step.lock:
+                if not answer.ok:
+                    step.failed += 1
+                elif answer.json().get("status") == "not_found":
+                    step.not_found += 1
+                else:
+                    step.check_ms.append((due, (seen - acked) * 1000))
+
+        return job
+
+    schedule = Schedule(args.senders)
+    start = time.time() + 0.5
+    for n in range(int(step.rate * step.duration)):
+        schedule.add(start + n / step.rate, entry(n))
+
+    def late(due: float, ms: float) -> None:
+        with step.lock:
+            step.late_ms.append((due, ms))
+
+    def failed(exc: Exception) -> None:
+        with step.lock:
+            step.failed += 1
+
+    schedule.run(late, failed)
+    return last_send[0]
+
+
+def trigger_counts(counter: Invocations) -> tuple[int, int]:
+    begun, finished = counter.per_function()
+    return begun.get(TRIGGER, 0), finished.get(TRIGGER, 0)
+
+
+def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool:
+    step = Step(rate, duration)
+    listener = watch_figures(db, demo.operator_id, step)
+    counter = Invocations()
+    last_send = drive(args, demo, step, hosting)
+    begun_at_end, finished_at_end = trigger_counts(counter)
+    entries = len(step.acked)
+    trigger_done = figures_done = None
+    deadline = time.time() + 120
+    while time.time() < deadline and (trigger_done is None or figures_done is None):
+        begun, finished = trigger_counts(counter)
+        if trigger_done is None and begun >= entries and finished >= begun:
+            trigger_done = time.time()
+        with step.lock:
+            if figures_done is None and all(k in step.counted_at for k in step.acked):
+                figures_done = max([step.counted_at[k] for k in step.acked] or [last_send])
+        time.sleep(0.1)
+    listener.unsubscribe()
+    with step.lock:
+        counted = [
+            (step.counted_at[k] - a) * 1000 for k, a in step.acked.items() if k in step.counted_at
+        ]
+    trigger_drain = (trigger_done or time.time()) - last_send
+    figures_drain = (figures_done or time.time()) - last_send
+    _, late_last = thirds(step.late_ms)
+    late_at_end = percentile(late_last, 0.95) if late_last else 0.0
+    reasons = []
+    if grew(step.check_ms):
+        reasons.append("processed latency grew")
+    if late_at_end > LATE_AT_END_MS:
+        reasons.append(f"senders {late_at_end / 1000:.1f} s late at the end")
+    if trigger_drain > DRAIN_LIMIT:
+        reasons.append(f"session trigger done {trigger_drain:.1f} s after the last send")
+    if figures_drain > DRAIN_LIMIT:
+        reasons.append(f"figures done {figures_drain:.1f} s after the last send")
+    checks = [ms for _, ms in step.check_ms]
+    print(f"\n--- {rate:g} entries/s for {duration:g} s: {entries} entries, {step.failed} failed")
+    print(f"  acknowledgement only                 {summary(step.ack_ms)}")
+    print(
+        f"  processed: entry ack -> check        {summary(checks)}  "
+        f"(answered not_found: {step.not_found})"
+    )
+    print(
+        f"  session trigger: {begun_at_end} begun / {finished_at_end} finished at the last "
+        f"send; all {entries} done {trigger_drain:.1f} s after it"
+    )
+    print(
+        f"  entry ack -> counted in the figures  {summary(counted)}; "
+        f"done {figures_drain:.1f} s after the last send"
+    )
+    print(f"  senders' lateness                    {summary([ms for _, ms in step.late_ms])}")
+    print(f"  load average {os.getloadavg()[0]:.1f}")
+    print(f"  {'GREW (' + '; '.join(reasons) + ')' if reasons else 'steady'}")
+    time.sleep(args.settle)
+    return not reasons
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.bench_entries", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--rates", default="5,10,20,30,40,60", help="entries/s of the steps")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per step")
+    parser.add_argument(
+        "--sustained", type=float, default=20.0, help="rate of the 60 s run (0: none)"
+    )
+    parser.add_argument("--sustained-duration", type=float, default=60.0)
+    parser.add_argument("--senders", type=int, default=16, help="concurrent requests at most")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds between steps")
+    args = parser.parse_args(argv)
+
+    db = connect()
+    demo = seed_driver(db, "bench-entries-device")
+    hosting = os.environ["HOSTING_URL"]
+    print(f"entries bench: {args.senders} senders, load average {os.getloadavg()[0]:.1f} at start")
+    print(f"workers warmed up in {warm_up(demo, hosting, args.senders):.0f} s (not measured)")
+    if args.sustained:
+        print(f"\nsustained: {args.sustained:g} entries/s for {args.sustained_duration:g} s")
+        one_step(args, demo, db, hosting, args.sustained, args.sustained_duration)
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    steady = [r for r in rates if one_step(args, demo, db, hosting, r, args.duration)]
+    print(
+        f"\nsaturation: highest steady step {max(steady) if steady else 0:g} entries/s "
+        f"(steps {', '.join(f'{r:g}' for r in rates)}; steady: "
+        f"{', '.join(f'{r:g}' for r in steady) or 'none'})"
+    )
+    print(
+        "targets: processed p95 < 500 ms at 20 entries/s for 60 s; a check right after the "
+        "acknowledgement never answers not_found; saturation >= 60 entries/s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
