@@ -122,7 +122,13 @@ def figuresPump(req: https_fn.CallableRequest) -> None:
     """The dashboard's figures: an operator's stay changes since the pump's watermark."""
     from parkingdone.admin import figures_pump
 
-    figures_pump.run(firebase.db(), str((req.data or {}).get("operatorId", "")))
+    data = req.data or {}
+    not_before = data.get("notBefore")
+    figures_pump.run(
+        firebase.db(),
+        str(data.get("operatorId", "")),
+        float(not_before) if isinstance(not_before, int | float) else None,
+    )
 
 
 @pubsub_fn.on_message_published(topic="payment-retry", retry=True, secrets=_PAY_SECRETS)

@@ -49,7 +49,7 @@ ACTIVITY_FEED_ITEMS = 15
 FIGURES_PUMP_WINDOW_SECONDS = 2
 FIGURES_PUMP_OVERLAP_SECONDS = 5
 FIGURES_PUMP_PAGE = 100  # stays per transaction
-FIGURES_PUMP_LEASE_SECONDS = 60  # one run per operator at a time; a crashed run's lease ends
+FIGURES_PUMP_LEASE_SECONDS = 20  # one run per operator at a time; renewed after every page
 
 # --- Time -----------------------------------------------------------------------------------
 

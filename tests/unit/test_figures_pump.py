@@ -27,6 +27,7 @@ def test_one_request_per_window_and_operator(queued):
     assert not figures_pump.request("op-a", now=start + width / 2)
     assert figures_pump.request("op-b", now=start + width / 2)
     assert figures_pump.request("op-a", now=start + width)
+    assert queued[0][1]["notBefore"] == 1_000_001 * width  # read once the window has ended
     assert [(c[1]["operatorId"], c[3]) for c in queued] == [
         ("op-a", figures_pump.task_id("op-a", 1_000_000)),
         ("op-b", figures_pump.task_id("op-b", 1_000_000)),

@@ -36,6 +36,11 @@ from parkingdone.models import figure_pumps, sessions
 
 PUMP_FUNCTION = "figuresPump"
 
+
+class PumpHeld(RuntimeError):
+    """The operator's pump is held by a run that has gone silent: try again later."""
+
+
 _requested: dict[str, int] = {}  # operator -> the window last asked for by this process
 _requested_lock = threading.Lock()
 
@@ -62,12 +67,14 @@ def request(operator_id: str, now: float | None = None) -> bool:
             return False
         _requested[operator_id] = window
     try:
-        # The run starts after the window has ended: every change whose trigger asked in this
-        # window is committed by then.
-        delay = max(1, math.ceil((window + 1) * width - now))
+        # The run reads after the window has ended: every change whose trigger asked in this
+        # window is committed by then. The task is scheduled for then and also carries the
+        # instant (the Cloud Tasks emulator dispatches at once; `run` waits for it).
+        not_before = (window + 1) * width
+        delay = max(1, math.ceil(not_before - now))
         tasks.enqueue(
             PUMP_FUNCTION,
-            {"operatorId": operator_id},
+            {"operatorId": operator_id, "notBefore": not_before},
             delay_seconds=delay,
             task_id=task_id(operator_id, window),
         )
@@ -95,19 +102,27 @@ def changed_since(db: Client, operator_id: str, since: datetime | None, page: in
     return list(query.get())
 
 
-def run(db: Client, operator_id: str) -> int:
+def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
     """Bring the figures up to date with every stamped stay change of the operator since the
     watermark; returns how many stays it refreshed (a change may be counted again).
 
     One run per operator at a time: a run that finds the pump held returns at once, and the
     holder looks once more for changes after letting go, so none committed meanwhile waits
-    for the next request."""
+    for the next request. A holder that has gone silent may have died with its lease: then
+    the run raises PumpHeld, and Cloud Tasks tries it again after the lease has run out."""
     if not operator_id:
         return 0
+    if not_before is not None:
+        # At most one window early (a task dispatched before its time).
+        time.sleep(min(max(0.0, not_before - time.time()), settings.FIGURES_PUMP_WINDOW_SECONDS))
     refreshed = 0
     holder = uuid.uuid4().hex
     lease = timedelta(seconds=settings.FIGURES_PUMP_LEASE_SECONDS)
-    while figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
+    if not figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
+        if figure_pumps.holder_silent(db, operator_id, datetime.now(UTC), lease):
+            raise PumpHeld(operator_id)
+        return 0
+    while True:
         try:
             newest = _pump(db, operator_id, holder, lease)
             refreshed += newest[0]
@@ -115,6 +130,8 @@ def run(db: Client, operator_id: str) -> int:
             figure_pumps.release(db, operator_id, holder)
         if not _changed_after(db, operator_id, newest[1]):
             break
+        if not figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
+            break  # another run took it, and reads what is left
     if refreshed:
         logger.info("figures.pump_done", operatorId=operator_id, refreshed=refreshed)
     return refreshed
@@ -158,7 +175,14 @@ def _pump(
 
 
 def run_all(db: Client) -> int:
-    """The safety net (session sweep): a pump run for every operator."""
+    """The safety net (session sweep): a pump run for every operator (one whose pump is held
+    is left to its holder or its task's next attempt)."""
     from parkingdone.models import operators
 
-    return sum(run(db, op.id) for op in operators.all_operators(db))
+    refreshed = 0
+    for op in operators.all_operators(db):
+        try:
+            refreshed += run(db, op.id)
+        except PumpHeld:
+            continue
+    return refreshed

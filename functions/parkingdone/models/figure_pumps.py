@@ -55,6 +55,13 @@ def claim(db: Client, operator_id: str, holder: str, now: datetime, lease: timed
         return False  # another run took it at the same moment
 
 
+def holder_silent(db: Client, operator_id: str, now: datetime, lease: timedelta) -> bool:
+    """The holder has not renewed its lease for half of it: it may have died (a run renews
+    after every page, within a second or two)."""
+    held_until = (ref(db, operator_id).get().to_dict() or {}).get("heldUntil")
+    return bool(held_until) and held_until - now < lease / 2
+
+
 def advance(
     db: Client, operator_id: str, holder: str, to: datetime, now: datetime, lease: timedelta
 ) -> None:
