@@ -45,9 +45,9 @@ ACTIVITY_FEED_ITEMS = 15
 # Stay changes reach the figures through the figures pump (admin/figures_pump.py), not one
 # by one in the session trigger: the session trigger asks for a pump run at most once per
 # window per operator; the run starts when the window has ended and counts every change
-# since its watermark, re-reading the last FIGURES_PUMP_OVERLAP_SECONDS before it.
+# since its watermark, re-reading the last FIGURES_PUMP_OVERLAP_SECONDS before it once.
 FIGURES_PUMP_WINDOW_SECONDS = 2
-FIGURES_PUMP_OVERLAP_SECONDS = 5
+FIGURES_PUMP_OVERLAP_SECONDS = 1
 FIGURES_PUMP_PAGE = 100  # stays per transaction
 FIGURES_PUMP_LEASE_SECONDS = 20  # one run per operator at a time; renewed after every page
 

@@ -122,18 +122,29 @@ def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
         if figure_pumps.holder_silent(db, operator_id, datetime.now(UTC), lease):
             raise PumpHeld(operator_id)
         return 0
+    # Only the first read goes back before the watermark; later ones go on from the newest
+    # stamp this run has read (stays of that very instant are skipped by id).
+    mark = figure_pumps.watermark(db, operator_id)
+    since = mark - timedelta(seconds=settings.FIGURES_PUMP_OVERLAP_SECONDS) if mark else None
+    seen: set[str] = set()
+    moved = 0  # figure increments applied: a stay counted again adds none
     while True:
         try:
-            newest = _pump(db, operator_id, holder, lease)
-            refreshed += newest[0]
+            count, applied, since = _pump(db, operator_id, holder, lease, since, seen)
+            refreshed += count
+            moved += applied
         finally:
             figure_pumps.release(db, operator_id, holder)
-        if not _changed_after(db, operator_id, newest[1]):
+        if not _changed_after(db, operator_id, since):
             break
         if not figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
             break  # another run took it, and reads what is left
     if refreshed:
         logger.info("figures.pump_done", operatorId=operator_id, refreshed=refreshed)
+    if moved:
+        # While stays keep changing, one more run after the next window: a trigger's request
+        # can be lost with its invocation, and this one then reads what it would have.
+        request(operator_id)
     return refreshed
 
 
@@ -144,34 +155,34 @@ def _changed_after(db: Client, operator_id: str, at: datetime | None) -> bool:
 
 
 def _pump(
-    db: Client, operator_id: str, holder: str, lease: timedelta
-) -> tuple[int, datetime | None]:
-    """Page through the changes since the watermark (less the overlap); returns how many stays
-    were refreshed and the newest stamp read."""
+    db: Client,
+    operator_id: str,
+    holder: str,
+    lease: timedelta,
+    since: datetime | None,
+    seen: set[str],
+) -> tuple[int, int, datetime | None]:
+    """Page through the changes stamped at or after `since`, skipping the stays in `seen`
+    (and adding to it); returns how many stays were refreshed, how many figure increments
+    that applied, and the newest stamp read."""
     from parkingdone.admin import aggregates
 
     page = settings.FIGURES_PUMP_PAGE
-    overlap = timedelta(seconds=settings.FIGURES_PUMP_OVERLAP_SECONDS)
-    mark = figure_pumps.watermark(db, operator_id)
-    since = mark - overlap if mark else None
-    newest = mark
-    refreshed = 0
-    seen: set[str] = set()
+    refreshed = applied = 0
     while True:
         batch = changed_since(db, operator_id, since, page)
         found = [s for s in batch if s.id not in seen]
         if not found:
             break
         ids = [s.id for s in found]
-        aggregates.refresh_many(db, "session", ids)
+        applied += len(aggregates.refresh_many(db, "session", ids))
         seen.update(ids)
         refreshed += len(ids)
-        newest = found[-1].get("changedAt")
-        figure_pumps.advance(db, operator_id, holder, newest, datetime.now(UTC), lease)
+        since = found[-1].get("changedAt")
+        figure_pumps.advance(db, operator_id, holder, since, datetime.now(UTC), lease)
         if len(batch) < page:
             break
-        since = newest
-    return refreshed, newest
+    return refreshed, applied, since
 
 
 def run_all(db: Client) -> int:
