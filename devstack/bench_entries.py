@@ -31,7 +31,16 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from devstack.bench_pipeline import DRAIN_LIMIT, LATE_AT_END_MS, Schedule, grew, thirds, warm_up
-from devstack.benchlib import Invocations, connect, percentile, seed_driver, summary
+from devstack.benchlib import (
+    Invocations,
+    add_load_arguments,
+    connect,
+    officer_check,
+    percentile,
+    run_load,
+    seed_driver,
+    summary,
+)
 
 TRIGGER = "sessionWritten"
 
@@ -81,7 +90,6 @@ def drive(args, demo, step: Step, hosting: str) -> float:
     from parkingdone.models import figures
 
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
-    key = {"x-api-key": "demo-enforcement-key"}
     tag = uuid.uuid4().hex[:5].upper()
     local = threading.local()
     last_send = [0.0]
@@ -118,17 +126,11 @@ def drive(args, demo, step: Step, hosting: str) -> float:
             with step.lock:
                 step.ack_ms.append((acked - sent) * 1000)
                 step.acked[contribution] = acked
-            answer = http().get(
-                f"{hosting}/api/enforcement/check/{plate}",
-                params={"facility": demo.facility_id},
-                headers=key,
-                timeout=60,
-            )
-            seen = time.time()
+            found, seen = officer_check(http(), hosting, demo.facility_id, plate)
             with step.lock:
-                if not answer.ok:
+                if found == "failed":
                     step.failed += 1
-                elif answer.json().get("status") == "not_found":
+                elif found == "not_found":
                     step.not_found += 1
                 else:
                     step.check_ms.append((due, (seen - acked) * 1000))
@@ -219,14 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack.bench_entries", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--rates", default="5,10,20,30,40,60", help="entries/s of the steps")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per step")
-    parser.add_argument(
-        "--sustained", type=float, default=20.0, help="rate of the 60 s run (0: none)"
-    )
-    parser.add_argument("--sustained-duration", type=float, default=60.0)
-    parser.add_argument("--senders", type=int, default=16, help="concurrent requests at most")
-    parser.add_argument("--settle", type=float, default=3.0, help="seconds between steps")
+    add_load_arguments(parser, rates="5,10,20,30,40,60", senders=16)
     args = parser.parse_args(argv)
 
     db = connect()
@@ -234,16 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     hosting = os.environ["HOSTING_URL"]
     print(f"entries bench: {args.senders} senders, load average {os.getloadavg()[0]:.1f} at start")
     print(f"workers warmed up in {warm_up(demo, hosting, args.senders):.0f} s (not measured)")
-    if args.sustained:
-        print(f"\nsustained: {args.sustained:g} entries/s for {args.sustained_duration:g} s")
-        one_step(args, demo, db, hosting, args.sustained, args.sustained_duration)
-    rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    steady = [r for r in rates if one_step(args, demo, db, hosting, r, args.duration)]
-    print(
-        f"\nsaturation: highest steady step {max(steady) if steady else 0:g} entries/s "
-        f"(steps {', '.join(f'{r:g}' for r in rates)}; steady: "
-        f"{', '.join(f'{r:g}' for r in steady) or 'none'})"
-    )
+    run_load(args, lambda rate, seconds: one_step(args, demo, db, hosting, rate, seconds))
     print(
         "targets: processed p95 < 500 ms at 20 entries/s for 60 s; a check right after the "
         "acknowledgement never answers not_found; saturation >= 60 entries/s"

@@ -47,10 +47,13 @@ import requests
 from devstack.benchlib import (
     Invocations,
     Recorder,
+    add_load_arguments,
     connect,
+    officer_check,
     percentile,
     push_data,
     register_plates,
+    run_load,
     seed_driver,
     summary,
 )
@@ -180,7 +183,6 @@ class Schedule:
 def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
     """Entry n is due at start + n/rate, its exit EXIT_AFTER s later; --senders at a time."""
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
-    key = {"x-api-key": "demo-enforcement-key"}
     local = threading.local()
     entered: dict[int, tuple[str, datetime]] = {}  # number -> (sessionId, event time)
     done = {n: threading.Event() for n in range(len(plates))}
@@ -226,17 +228,11 @@ def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
                 entered[number] = (session_id, at)
                 with run.lock:
                     run.entry_ack[session_id] = acked
-                r = http().get(
-                    f"{hosting}/api/enforcement/check/{plate}",
-                    params={"facility": demo.facility_id},
-                    headers=key,
-                    timeout=30,
-                )
-                seen = time.time()
+                found, seen = officer_check(http(), hosting, demo.facility_id, plate, timeout=30)
                 with run.lock:
-                    if not r.ok:
+                    if found == "failed":
                         run.check_failed += 1
-                    elif r.json().get("status") == "not_found":
+                    elif found == "not_found":
                         run.check_missed += 1
                     else:
                         run.check_ms.append((due, (seen - acked) * 1000))
@@ -440,16 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack.bench_pipeline", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument(
-        "--rates", default="20,40,60,80", help="entries per second of the steps, comma-separated"
-    )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per step")
-    parser.add_argument(
-        "--sustained", type=float, default=20.0, help="rate of the long run first (0: none)"
-    )
-    parser.add_argument("--sustained-duration", type=float, default=60.0)
-    parser.add_argument("--senders", type=int, default=8, help="concurrent requests at most")
-    parser.add_argument("--settle", type=float, default=3.0, help="seconds to let triggers finish")
+    add_load_arguments(parser, rates="20,40,60,80", senders=8)
     args = parser.parse_args(argv)
 
     db = connect()
@@ -464,20 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     print("invocations of single events (counted from the emulator's log)")
     measure_invocations(args, demo, db, hosting)
 
-    if args.sustained:
-        print(f"\nsustained: {args.sustained:g} entries/s for {args.sustained_duration:g} s")
-        one_rate(args, demo, db, hosting, recorder, args.sustained, args.sustained_duration)
-    rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    steady = []
-    for rate in rates:
-        if one_rate(args, demo, db, hosting, recorder, rate, args.duration):
-            steady.append(rate)
-    print(
-        f"\nsaturation: highest steady step {max(steady) if steady else 0:g} entries/s "
-        f"(steps {', '.join(f'{r:g}' for r in rates)}; steady: "
-        f"{', '.join(f'{r:g}' for r in steady) or 'none'}); "
-        f"load average {os.getloadavg()[0]:.1f} at the end"
-    )
+    run_load(args, lambda rate, seconds: one_rate(args, demo, db, hosting, recorder, rate, seconds))
     print(
         "targets: invocations per unregistered entry <= 2, per exit <= 3; processed p95 < 500 ms "
         "at 20 entries/s for 60 s; saturation >= 60 entries/s; entry -> FCM p95 < 300 ms "

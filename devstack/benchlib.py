@@ -88,6 +88,23 @@ class Recorder:
         return answer.json()["messages"]
 
 
+def officer_check(
+    http: requests.Session, hosting: str, facility_id: str, plate: str, timeout: float = 60
+) -> tuple[str, float]:
+    """An enforcement officer's check of a plate, as the app makes it: "found" (any answer
+    about the car), "not_found" or "failed" (an error status), and the instant it answered."""
+    answer = http.get(
+        f"{hosting}/api/enforcement/check/{plate}",
+        params={"facility": facility_id},
+        headers={"x-api-key": "demo-enforcement-key"},
+        timeout=timeout,
+    )
+    seen = time.time()
+    if not answer.ok:
+        return "failed", seen
+    return ("not_found" if answer.json().get("status") == "not_found" else "found"), seen
+
+
 def push_data(message: dict) -> dict:
     """The data payload of a recorded FCM request."""
     return ((message.get("body") or {}).get("message") or {}).get("data") or {}
@@ -147,6 +164,34 @@ class Invocations:
                     name = text.split(ended, 1)[1].split('"', 1)[0]
                     per_function[name.rsplit("-", 1)[-1]] += 1
         return begun, finished, per_function
+
+
+def add_load_arguments(parser: Any, *, rates: str, senders: int) -> None:
+    """The options of an open-loop load benchmark: a sustained run, then rate steps."""
+    parser.add_argument("--rates", default=rates, help="entries/s of the steps, comma-separated")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per step")
+    parser.add_argument(
+        "--sustained", type=float, default=20.0, help="rate of the long run first (0: none)"
+    )
+    parser.add_argument("--sustained-duration", type=float, default=60.0)
+    parser.add_argument("--senders", type=int, default=senders, help="concurrent requests at most")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds to let triggers finish")
+
+
+def run_load(args: Any, one_rate: Any) -> None:
+    """The sustained run, then each step; prints the saturation rate (the highest step
+    `one_rate(rate, seconds)` reported steady)."""
+    if args.sustained:
+        print(f"\nsustained: {args.sustained:g} entries/s for {args.sustained_duration:g} s")
+        one_rate(args.sustained, args.sustained_duration)
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    steady = [rate for rate in rates if one_rate(rate, args.duration)]
+    print(
+        f"\nsaturation: highest steady step {max(steady) if steady else 0:g} entries/s "
+        f"(steps {', '.join(f'{r:g}' for r in rates)}; steady: "
+        f"{', '.join(f'{r:g}' for r in steady) or 'none'}); "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
