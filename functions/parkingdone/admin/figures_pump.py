@@ -1,18 +1,18 @@
 """The figures pump: stay changes reach the dashboard's figures in batches, off the trigger.
 
-The Firestore emulator, like a busy production trigger, delivers the session trigger's events
-one at a time: every millisecond the trigger spends is a millisecond every later push, charge
-and projection waits. Bringing the figures up to date for one stay is a transaction of four
-reads and four writes, about ten times the cost of the trigger's invocation itself; for most
-writes (an unregistered car driving in) it was all the trigger did.
+The Firestore emulator delivers the session trigger's events one at a time (the next when the
+previous invocation has answered): every millisecond the trigger spends is a millisecond every
+later push, charge and projection waits. Bringing the figures up to date for one stay is a
+transaction of four reads and four writes, about ten times the cost of the trigger's
+invocation itself; for most writes (an unregistered car driving in) it was all the trigger did.
 
 So a session write made through `models.sessions.stamped` carries its commit time
 (`changedAt`), and the trigger only asks for a pump run for the stay's operator (`request`: at
 most once per window per operator and process, a named Cloud Task; no Firestore call). The run
 (`run`, the `figuresPump` task) reads the operator's stays changed since its watermark, oldest
 first, and brings a page of them up to date in one transaction (admin/aggregates.refresh_many,
-the computation the trigger makes for one stay). A change counted twice adds nothing, so the
-run re-reads a few seconds before its watermark; one run per operator holds the pump. Writes
+the computation the trigger makes for one stay). A change counted twice adds nothing, so a
+run re-reads a second before its watermark, once; one run per operator holds the pump. Writes
 without the stamp and deleted stays are still counted by the trigger itself
 (sessions/dispatch.py). The session sweep runs the pump for every operator too, so a lost task
 delays figures, never loses them.
