@@ -305,11 +305,6 @@ def _subject_ref(db: Client, subject: Subject, subject_id: str) -> Any:
     return db.collection(collection).document(subject_id)
 
 
-def _payments_of(db: Client, subject: Subject, subject_id: str) -> Any:
-    field = "sessionId" if subject == "session" else "passId"
-    return db.collection(payments.COLLECTION).where(filter=FieldFilter(field, "==", subject_id))
-
-
 def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
     """Bring the stored figures up to date with one stay or pass and its payments; returns the
     increments applied (none when the figures already count its current state)."""
