@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     session = requests.Session()
     latencies: list[float] = []
     webhook_times: list[float] = []
-    missed = 0
+    missed = failed = 0
     started = time.time()
     for number, plate in enumerate(plates):
         if args.interval and number:
@@ -77,8 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         answered = time.time()
         if response.status_code >= 300:
+            # Counted and reported, not fatal: the Functions emulator now and then answers
+            # 500 "socket hang up" when two of its workers were given the same port. A push
+            # the entry may still send is waited out, so the next round does not take it.
             print(f"webhook answered {response.status_code}: {response.text}", file=sys.stderr)
-            return 1
+            failed += 1
+            time.sleep(2)
+            continue
         # Warm-up rounds also wait out cold starts of every function the entry wakes.
         deadline = started + (args.timeout if number >= args.warmup else 60.0)
         arrived = None
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     pace = f"one every {args.interval:g} s" if args.interval else "back to back"
     print(
         f"push bench: entry webhook -> FCM request at the recorder, {len(latencies)} entries "
-        f"{pace}, {missed} later than {args.timeout:.0f} s"
+        f"{pace}, {missed} later than {args.timeout:.0f} s, {failed} not acknowledged"
     )
     print(
         f"  end to end  p50 {statistics.median(latencies):.0f} ms  "

@@ -27,6 +27,11 @@ def enqueue(
         )
     except fb_exceptions.AlreadyExistsError:
         return
+    except fb_exceptions.ConflictError:
+        # The Cloud Tasks emulator answers a task name already queued with a bare 409.
+        if task_id is None:
+            raise
+        return
     except ValueError as exc:
         # firebase-admin cannot parse the Cloud Tasks emulator's answer to a named task (it
         # echoes the full URL as the name) after accepting it; production answers with a

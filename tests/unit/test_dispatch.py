@@ -101,6 +101,8 @@ def test_a_stamped_write_asks_the_figures_pump_and_an_unstamped_one_is_counted_h
     at = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     created = {"operatorId": "op", "facilityId": "f", "plate": "ABC123", "status": "open"}
     assert dispatch.figures_handler(None, _stamped(created, at)) == ["figures_pump"]
+    # A quiet trigger counts a stamped write itself.
+    assert dispatch.figures_handler(None, _stamped(created, at), busy=False) == ["figures"]
     assert dispatch.figures_handler(None, created) == ["figures"]
     closed = {**created, "status": "closed"}
     later = at + timedelta(seconds=1)

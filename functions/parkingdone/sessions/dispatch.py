@@ -14,7 +14,8 @@ payment outcome) does not wake the others:
   figure counts or the feed shows changed (status, facility, createdAt, entry, exit, plate,
   the payment's status or amounts). A write stamped with its commit time (the webhook's
   pairing, the charge) only asks the figures pump for a run (admin/figures_pump.py, no
-  Firestore call); any other write and a deletion are counted here, after the others.
+  Firestore call) while the trigger is busy; a quiet trigger, any other write and a deletion
+  are counted here, after the others.
 """
 
 from __future__ import annotations
@@ -96,10 +97,13 @@ def figures_by_pump(before: dict[str, Any] | None, after: dict[str, Any] | None)
     return stamp is not None and stamp != (before or {}).get("changedAt")
 
 
-def figures_handler(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+def figures_handler(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, busy: bool = True
+) -> list[str]:
+    """The pump for a stamped write while the trigger is busy; else the trigger counts it."""
     if not needs_figures(before, after):
         return []
-    return ["figures_pump"] if figures_by_pump(before, after) else ["figures"]
+    return ["figures_pump"] if busy and figures_by_pump(before, after) else ["figures"]
 
 
 def handlers(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
@@ -126,7 +130,11 @@ def on_session_written(
     session_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> list[str]:
     """Run the handlers the change needs; returns their names (for logs and tests)."""
-    names = handlers(before, after) + figures_handler(before, after)
+    from parkingdone.admin import figures_pump
+
+    stamped = needs_figures(before, after) and figures_by_pump(before, after)
+    busy = stamped and figures_pump.busy()
+    names = handlers(before, after) + figures_handler(before, after, busy)
     for name in names:
         try:
             _run(name, session_id, before, after or {})
