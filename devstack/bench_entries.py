@@ -229,7 +229,11 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         f"done {figures_drain:.1f} s after the last send"
     )
     print(f"  senders' lateness                    {summary([ms for _, ms in step.late_ms])}")
-    print(f"  load average {os.getloadavg()[0]:.1f}")
+    cold = counter.workers_started()
+    print(
+        f"  load average {os.getloadavg()[0]:.1f}; emulator workers started during the step "
+        f"(cold starts): {sum(cold.values())} {dict(cold) if cold else ''}"
+    )
     print(f"  {'GREW (' + '; '.join(reasons) + ')' if reasons else 'steady'}")
     time.sleep(args.settle)
     return not reasons

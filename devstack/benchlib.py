@@ -127,6 +127,19 @@ class Invocations:
         begun, _, finished = self._scan_all()
         return begun, finished
 
+    def workers_started(self) -> Counter:
+        """Workers the emulator started since, per function (each a cold start)."""
+        started: Counter = Counter()
+        if not self.path.exists():
+            return started
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            for line in f:
+                text = line.decode("utf-8", "replace")
+                if "addWorker(" in text:
+                    started[text.split("addWorker(", 1)[1].split(")", 1)[0].rsplit("-", 1)[-1]] += 1
+        return started
+
     def wait_quiet(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
         """Wait until every invocation begun since the start has finished and none has begun
         for `quiet` seconds (the work an event set off, trailing triggers included)."""

@@ -250,6 +250,35 @@ def test_a_replayed_or_concurrent_trigger_event_changes_nothing(demo):
     assert _inside(db, demo.operator_id, demo.facility_id) == inside + len(ids)
 
 
+def test_a_late_computation_from_an_older_snapshot_changes_nothing(demo, monkeypatch):
+    """Stays and payments are read without locking them, so two computations of one stay may
+    finish in either order: the one from the older snapshot, finishing last, adds nothing."""
+    from parkingdone.admin import aggregates
+
+    db = _db()
+    stay = support.stay(db, "LATE-001", closed=False)
+    _wait_for_kept_figures(db, demo.operator_id)
+    inside = _inside(db, demo.operator_id, demo.facility_id)
+    stale = aggregates._read_sources(db, "session", [stay.session_id])
+    # Moved by an operator's tool (unstamped): the trigger takes it out of this facility.
+    ref = db.collection("sessions").document(stay.session_id)
+    ref.update({"facilityId": demo_data.OTHER_FACILITY_ID})
+    wait_for(
+        lambda: _inside(db, demo.operator_id, demo.facility_id) == inside - 1,
+        timeout=60,
+        what="the stay moved out of the facility's figures",
+    )
+    moved = _snapshot(db, demo.operator_id)[0]
+
+    # The open stay as read before it moved, applied last: nothing changes.
+    with monkeypatch.context() as patched:
+        patched.setattr(aggregates, "_read_sources", lambda *_: stale)
+        assert aggregates.refresh(db, "session", stay.session_id) == []
+    assert _snapshot(db, demo.operator_id)[0] == moved
+    ref.delete()
+    _wait_for_kept_figures(db, demo.operator_id)
+
+
 # --- the figures pump ----------------------------------------------------------------------
 
 

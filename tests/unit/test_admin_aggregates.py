@@ -165,3 +165,19 @@ def test_building_from_scratch_equals_the_sum_of_the_contributions(subjects):
     for doc, body in built.shards.items():
         flatten("", body, stored, doc)
     assert stored == {k: v for k, v in expected.items() if v}
+
+
+def test_a_computation_from_an_older_snapshot_never_replaces_a_newer_one():
+    from datetime import UTC, datetime, timedelta
+
+    from parkingdone.admin.aggregates import newer_than
+    from parkingdone.models.figures import ContributionDoc
+
+    at = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    stored = ContributionDoc(subject="session", subject_id="s1", sources_read_at=at)
+    assert newer_than(stored, at - timedelta(microseconds=1))
+    assert not newer_than(stored, at)  # the same snapshot computes the same contribution
+    assert not newer_than(stored, at + timedelta(seconds=1))
+    # Nothing stored yet, or stored before read times were kept: any snapshot applies.
+    assert not newer_than(None, at)
+    assert not newer_than(ContributionDoc(subject="session", subject_id="s1"), at)

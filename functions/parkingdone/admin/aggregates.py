@@ -17,11 +17,17 @@ day's figures sit in its month's shard document (`days.{DD}.{field}`), so the 30
 dashboard are at most two months x shards. A figure is the sum over the shards.
 
 Exactly once under at-least-once triggers: `refresh` recomputes a subject's whole
-contribution from its current documents and, in one transaction with reading them, adds only
-the difference from the contribution it last applied (kept in figureContributions). A
-replayed or late trigger event finds nothing to add; two concurrent ones are serialised by
-the transaction on the contribution document. `build` makes the same documents from scratch
-for a backfill or a benchmark, with the same pure functions.
+contribution from its current documents and adds only the difference from the contribution
+it last applied (kept in figureContributions). The stay (or pass) and its payments are read
+in a read-only transaction, a consistent snapshot that locks nothing: a read-write
+transaction's reads hold back every write to what it read until it ends, and a page of the
+figures pump would hold back the webhook's and the charge's writes to a hundred stays. The
+contribution records that snapshot's read time, and the transaction that applies the
+difference applies it only over an older one (`newer_than`), so a late or slow computation
+never overwrites a newer one. A replayed or late trigger event finds nothing to add; two
+concurrent ones are serialised by the transaction on the contribution document. `build`
+makes the same documents from scratch for a backfill or a benchmark, with the same pure
+functions.
 
 The activity feed (models/activity_feed.py) is kept in the same transaction: the subject's
 feed items (kpis.session_items / payment_items) replace whatever items it had in its shard's
@@ -219,15 +225,25 @@ def _applied_list(values: dict[Placed, int]) -> list[dict[str, Any]]:
 
 
 def contribution_doc(
-    subject: Subject, subject_id: str, operator_id: str, values: dict[Placed, int]
+    subject: Subject,
+    subject_id: str,
+    operator_id: str,
+    values: dict[Placed, int],
+    sources_read_at: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "operatorId": operator_id,
         "subject": subject,
         "subjectId": subject_id,
         "applied": _applied_list(values),
+        "sourcesReadAt": sources_read_at,
         "updatedAt": datetime.now(UTC),
     }
+
+
+def newer_than(prior: stored.ContributionDoc | None, read_at: datetime) -> bool:
+    """The stored contribution was computed from a later snapshot than `read_at`."""
+    return bool(prior and prior.sources_read_at and prior.sources_read_at > read_at)
 
 
 def _applied(doc: stored.ContributionDoc | None) -> dict[Placed, int]:
@@ -314,31 +330,53 @@ def refresh(db: Client, subject: Subject, subject_id: str) -> list[Increment]:
 _IN_QUERY_VALUES = 30  # Firestore's limit on the values of one "in" filter
 
 
-def refresh_many(db: Client, subject: Subject, subject_ids: Iterable[str]) -> list[Increment]:
-    """`refresh` for many stays or passes in one transaction (the figures pump's page): each
-    one's contribution against what it last added, the shard increments summed per document."""
-    ids = list(dict.fromkeys(subject_ids))
-    if not ids:
-        return []
-    contribution_refs = [stored.contribution_ref(db, subject, i) for i in ids]
+def _read_sources(
+    db: Client, subject: Subject, ids: list[str]
+) -> tuple[dict[str, dict[str, Any] | None], dict[str, list[dict[str, Any]]], datetime]:
+    """The subjects and their payments as of one instant, read without locking them; returns
+    {id: document or None}, {id: [payment]} and the snapshot's read time."""
     subject_refs = [_subject_ref(db, subject, i) for i in ids]
     link = "sessionId" if subject == "session" else "passId"
 
     @firestore.transactional
-    def run(transaction: Transaction) -> list[Increment]:
-        found = {s.reference.path: s for s in transaction.get_all(contribution_refs + subject_refs)}
-        paid: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    def read(transaction: Transaction):
+        found = list(transaction.get_all(subject_refs))
+        paid = []
         for start in range(0, len(ids), _IN_QUERY_VALUES):
             chunk = ids[start : start + _IN_QUERY_VALUES]
             query = db.collection(payments.COLLECTION).where(filter=FieldFilter(link, "in", chunk))
-            for payment in query.get(transaction=transaction):
-                body = payment.to_dict() or {}
-                paid[body.get(link, "")].append(body)
+            paid.extend(query.get(transaction=transaction))
+        return found, paid
+
+    found, paid_snapshots = read(db.transaction(read_only=True))
+    read_at = max(s.read_time for s in [*found, *paid_snapshots])
+    docs = {s.id: (s.to_dict() if s.exists else None) for s in found}
+    paid: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for payment in paid_snapshots:
+        body = payment.to_dict() or {}
+        paid[body.get(link, "")].append(body)
+    return docs, paid, read_at
+
+
+def refresh_many(db: Client, subject: Subject, subject_ids: Iterable[str]) -> list[Increment]:
+    """`refresh` for many stays or passes at once (the figures pump's page): each one's
+    contribution against what it last added, the shard increments summed per document, in
+    one transaction that reads only figure documents."""
+    ids = list(dict.fromkeys(subject_ids))
+    if not ids:
+        return []
+    contribution_refs = [stored.contribution_ref(db, subject, i) for i in ids]
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> list[Increment]:
+        docs, paid, read_at = _read_sources(db, subject, ids)
+        found = {s.reference.path: s for s in transaction.get_all(contribution_refs)}
         plans = []
-        for subject_id, cref, sref in zip(ids, contribution_refs, subject_refs, strict=True):
+        for subject_id, cref in zip(ids, contribution_refs, strict=True):
             prior = stored.ContributionDoc.from_snapshot(found.get(cref.path))
-            snapshot = found.get(sref.path)
-            doc = snapshot.to_dict() if snapshot is not None and snapshot.exists else None
+            if newer_than(prior, read_at):
+                continue  # a later snapshot of this subject is already counted
+            doc = docs.get(subject_id)
             payment_docs = paid.get(subject_id, [])
             operator_id = next(
                 (d.get("operatorId") for d in [doc or {}, *payment_docs] if d.get("operatorId")),
@@ -371,14 +409,13 @@ def refresh_many(db: Client, subject: Subject, subject_ids: Iterable[str]) -> li
                 feed_items(subject, subject_id, doc, payment_docs),
                 settings.ACTIVITY_FEED_ITEMS,
             )
-            changes = difference(_applied(prior), wanted)
-            if not changes:
-                continue
-            applied[operator_id].extend(changes)
-            if wanted:
-                transaction.set(cref, contribution_doc(subject, subject_id, operator_id, wanted))
-            else:
-                transaction.delete(cref)
+            applied[operator_id].extend(difference(_applied(prior), wanted))
+            # Written even when nothing changed, and kept when it adds nothing (a stay
+            # deleted): its read time keeps an older computation, still running somewhere,
+            # from replacing what this one saw.
+            transaction.set(
+                cref, contribution_doc(subject, subject_id, operator_id, wanted, read_at)
+            )
         for (operator_id, shard), feed_ref in zip(feed_keys, feed_refs, strict=True):
             if feeds[(operator_id, shard)] != original[(operator_id, shard)]:
                 transaction.set(feed_ref, feed_doc(operator_id, shard, feeds[(operator_id, shard)]))

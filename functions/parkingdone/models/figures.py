@@ -41,6 +41,9 @@ class ContributionDoc(Document):
     subject: str  # "session" or "pass"
     subject_id: str
     applied: list[Applied] = Field(default_factory=list)
+    # The read time of the snapshot of the subject and its payments it was computed from: a
+    # computation from an older snapshot must not replace it (admin/aggregates.py).
+    sources_read_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
 
 
