@@ -46,9 +46,11 @@ ACTIVITY_FEED_ITEMS = 15
 # not one by one in the session trigger: the session trigger asks for a pump run at most once
 # per window per operator; the run starts when the window has ended and counts every change
 # since its watermark, re-reading the last FIGURES_PUMP_OVERLAP_SECONDS before it once.
-# Up to FIGURES_TRIGGER_COUNTS_PER_SECOND stamped changes a second, the trigger counts them
-# itself (about 70 ms each on the emulator): an entry alone costs no pump invocation.
-FIGURES_TRIGGER_COUNTS_PER_SECOND = 2
+# A session trigger receiving more events a second than this is busy (sessions/trigger_load.py):
+# it leaves the figures to the pump and a charge to the charge queue. Below it, it counts the
+# figures (about 70 ms on the emulator) and charges itself: an entry alone costs two
+# invocations, an exit three.
+SESSION_TRIGGER_QUIET_PER_SECOND = 2
 FIGURES_PUMP_WINDOW_SECONDS = 2
 FIGURES_PUMP_OVERLAP_SECONDS = 1
 FIGURES_PUMP_PAGE = 100  # stays per transaction

@@ -55,22 +55,3 @@ def test_a_failed_request_is_asked_again_by_the_next_change(monkeypatch):
 
 def test_task_ids_are_what_cloud_tasks_accepts():
     assert figures_pump.task_id("demo/operator x", 7) == "figures-demo-operator-x-7"
-
-
-def test_the_trigger_is_busy_above_the_rate_it_counts_itself(monkeypatch):
-    """Up to FIGURES_TRIGGER_COUNTS_PER_SECOND stamped changes in a second the trigger counts
-    them itself; more within the same second go to the pump, and a quiet second later the
-    trigger counts again."""
-    from collections import deque
-
-    monkeypatch.setattr(figures_pump, "_arrivals", deque())
-    limit = settings.FIGURES_TRIGGER_COUNTS_PER_SECOND
-    start = 5_000.0
-    assert [figures_pump.busy(start + n * 0.1) for n in range(limit + 2)] == [False] * limit + [
-        True,
-        True,
-    ]
-    assert not figures_pump.busy(start + 2.5)  # the second before it was quiet
-    # Changes spaced wider than 1 / limit seconds apart are all counted by the trigger.
-    spaced = [figures_pump.busy(start + 10 + n * (1.01 / limit)) for n in range(20)]
-    assert not any(spaced)

@@ -7,11 +7,11 @@ transaction of four reads and four writes, about ten times the cost of the trigg
 invocation itself; for most writes (an unregistered car driving in) it was all the trigger did.
 
 So a session write made through `models.sessions.stamped` carries its commit time
-(`changedAt`), and while such changes come faster than the trigger can count them one by one
-(`busy`: more than FIGURES_TRIGGER_COUNTS_PER_SECOND in the last second), the trigger only asks
-for a pump run for the stay's operator (`request`: at most once per window per operator and
-process, a named Cloud Task; no Firestore call). A quiet trigger counts the stay itself: one
-transaction, and no pump invocation for a car driving into an empty car park. The run
+(`changedAt`), and while the trigger is busy (sessions/trigger_load.py) it only asks for a pump
+run for the stay's operator (`request`: at most once per window per operator and process, a
+named Cloud Task; no Firestore call). A quiet trigger counts the stay itself: a car driving
+into a quiet car park costs no pump invocation. Either way the stay is counted once: one
+counted by the trigger and read again by a pump run adds nothing. The run
 (`run`, the `figuresPump` task) reads the operator's stays changed since its watermark, oldest
 first, and brings a page of them up to date in one transaction (admin/aggregates.refresh_many,
 the computation the trigger makes for one stay). A change counted twice adds nothing, so a
@@ -28,7 +28,6 @@ import re
 import threading
 import time
 import uuid
-from collections import deque
 from datetime import UTC, datetime, timedelta
 
 from firebase_functions import logger
@@ -47,23 +46,6 @@ class PumpHeld(RuntimeError):
 
 _requested: dict[str, int] = {}  # operator -> the window last asked for by this process
 _requested_lock = threading.Lock()
-_arrivals: deque[float] = deque()  # when this process saw its last stamped changes
-_arrivals_lock = threading.Lock()
-
-
-def busy(now: float | None = None) -> bool:
-    """Note a stamped change reaching the trigger; True when more than
-    FIGURES_TRIGGER_COUNTS_PER_SECOND reached it in the last second (this one included): the
-    pump then counts it, and the trigger's time goes to pushes, charges and projections.
-
-    Either way counts the stay once: a stay counted by the trigger and read again by a pump run
-    adds nothing (admin/aggregates.refresh_many)."""
-    now = time.time() if now is None else now
-    with _arrivals_lock:
-        while _arrivals and _arrivals[0] <= now - 1.0:
-            _arrivals.popleft()
-        _arrivals.append(now)
-        return len(_arrivals) > settings.FIGURES_TRIGGER_COUNTS_PER_SECOND
 
 
 def window_of(at: float, width: int | None = None) -> int:

@@ -715,13 +715,16 @@ def settle_task_id(session_id: str) -> str:
     return "settle-" + hashlib.sha256(session_id.encode()).hexdigest()[:40]
 
 
-def on_session_closed(session_id: str, session: dict[str, Any]) -> str:
+def on_session_closed(session_id: str, session: dict[str, Any], queue: bool = False) -> str:
     """A session has just closed: charge it now, or after its facility's settle window.
 
     Called by the session trigger on the change to "closed". With a window the charge is a
     Cloud Tasks task (`chargeSettledSession`) delayed by the window, the session carries
     `chargeAt` (every other path waits for it too) and the driver is told when the charge
-    happens. A lost task is not lost work: the payment sweep charges settled sessions.
+    happens. Without one, a busy trigger (`queue`) hands the charge to the same task queue at
+    once: the trigger receives its events one at a time, and a charge's calls to the payment
+    provider would hold back every entry and exit behind it, while tasks run side by side. A
+    lost task is not lost work: the payment sweep charges settled sessions.
     """
     db = firebase.db()
     if session.get("correctionPending"):
@@ -734,6 +737,8 @@ def on_session_closed(session_id: str, session: dict[str, Any]) -> str:
     except LookupError:
         window = 0  # the claim dead-letters it
     if window == 0:
+        if queue and _enqueue_settle(session_id, 0):
+            return "queued"
         return _process_now(session_id)
     now = datetime.now(UTC)
     charge_at = now + timedelta(seconds=window)
@@ -753,7 +758,9 @@ def _process_now(session_id: str) -> str:
         return "retry_scheduled"
 
 
-def _enqueue_settle(session_id: str, window: int) -> None:
+def _enqueue_settle(session_id: str, window: int) -> bool:
+    """Queue the session's charge task; False when it could not be queued (the sweep, or the
+    caller, charges it then)."""
     from parkingdone import tasks
 
     try:
@@ -763,8 +770,10 @@ def _enqueue_settle(session_id: str, window: int) -> None:
             delay_seconds=window,
             task_id=settle_task_id(session_id),
         )
-    except Exception as exc:  # the sweep charges it once the window has passed
+    except Exception as exc:
         logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
+        return False
+    return True
 
 
 def _push_exit(

@@ -6,7 +6,8 @@ payment outcome) does not wake the others:
 
 - evidence copy: only when the session names an image not yet recorded;
 - entry push and free-period reminder: only when an open stay of a registered driver is created;
-- charging: only on the change to "closed" (a stay created closed included);
+- charging: only on the change to "closed" (a stay created closed included); a busy trigger
+  (sessions/trigger_load.py) queues the charge as a task instead of making it;
 - correction: only when the pairing marked a charged stay as changed (`correctionPending`);
 - enforcement projection: only when a field it reads changed outside the webhook's own
   transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing;
@@ -14,8 +15,8 @@ payment outcome) does not wake the others:
   figure counts or the feed shows changed (status, facility, createdAt, entry, exit, plate,
   the payment's status or amounts). A write stamped with its commit time (the webhook's
   pairing, the charge) only asks the figures pump for a run (admin/figures_pump.py, no
-  Firestore call) while the trigger is busy; a quiet trigger, any other write and a deletion
-  are counted here, after the others.
+  Firestore call) while the trigger is busy; for a quiet trigger, any other write and a
+  deletion they are counted here, after the others.
 """
 
 from __future__ import annotations
@@ -130,14 +131,13 @@ def on_session_written(
     session_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> list[str]:
     """Run the handlers the change needs; returns their names (for logs and tests)."""
-    from parkingdone.admin import figures_pump
+    from parkingdone.sessions import trigger_load
 
-    stamped = needs_figures(before, after) and figures_by_pump(before, after)
-    busy = stamped and figures_pump.busy()
+    busy = trigger_load.busy()
     names = handlers(before, after) + figures_handler(before, after, busy)
     for name in names:
         try:
-            _run(name, session_id, before, after or {})
+            _run(name, session_id, before, after or {}, busy)
         except Exception as exc:
             # Each handler records its own failures for a retry; this only keeps one handler's
             # bug from starving the others.
@@ -147,7 +147,13 @@ def on_session_written(
     return names
 
 
-def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+def _run(
+    name: str,
+    session_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    busy: bool = False,
+) -> None:
     if name == "evidence":
         from parkingdone.sessions import evidence
 
@@ -159,7 +165,7 @@ def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[
     elif name == "charge":
         from parkingdone.payments import charging
 
-        charging.on_session_closed(session_id, after)
+        charging.on_session_closed(session_id, after, queue=busy)
     elif name == "correction":
         from parkingdone.payments import charging
 
