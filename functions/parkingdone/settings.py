@@ -47,9 +47,8 @@ ACTIVITY_FEED_ITEMS = 15
 # per window per operator; the run starts when the window has ended and counts every change
 # since its watermark, re-reading the last FIGURES_PUMP_OVERLAP_SECONDS before it once.
 # A session trigger receiving more events a second than this is busy (sessions/trigger_load.py):
-# it leaves the figures to the pump and a charge to the charge queue. Below it, it counts the
-# figures (about 70 ms on the emulator) and charges itself: an entry alone costs two
-# invocations, an exit three.
+# it leaves the figures to the pump. Below it, it counts them itself (about 70 ms on the
+# emulator): an entry alone costs two invocations, an exit three.
 SESSION_TRIGGER_QUIET_PER_SECOND = 2
 FIGURES_PUMP_WINDOW_SECONDS = 2
 FIGURES_PUMP_OVERLAP_SECONDS = 1

@@ -213,17 +213,3 @@ def test_a_claim_whose_holder_died_is_taken_over_from_the_ledger_and_charged_onc
     assert doc["payment"]["paymentId"] == decision.payment_id
     assert len(payment_intents(demo.stripe_customer_id)) == 1
     assert charging.process_session("holder-died") == "already_succeeded"
-
-
-def test_a_busy_trigger_queues_the_charge_and_the_task_charges_once(db, demo):
-    """A busy session trigger hands a charge without settle window to the charge queue; the
-    task charges it, and the trigger's work delivered again charges nothing more."""
-    before = len(payment_intents(demo.stripe_customer_id))
-    open_session(db, demo, "charge-queued", closed_at=EXIT)  # created closed: no trigger charge
-    closed = session(db, "charge-queued")
-    assert charging.on_session_closed("charge-queued", closed, queue=True) == "queued"
-    doc = wait_status(db, "charge-queued", "succeeded")
-    assert doc["payment"]["amount"] == 600
-    charging.on_session_closed("charge-queued", closed, queue=True)  # the same task id
-    charging.on_session_closed("charge-queued", closed)  # or charged here, from the ledger
-    assert len(payment_intents(demo.stripe_customer_id)) == before + 1

@@ -715,16 +715,13 @@ def settle_task_id(session_id: str) -> str:
     return "settle-" + hashlib.sha256(session_id.encode()).hexdigest()[:40]
 
 
-def on_session_closed(session_id: str, session: dict[str, Any], queue: bool = False) -> str:
+def on_session_closed(session_id: str, session: dict[str, Any]) -> str:
     """A session has just closed: charge it now, or after its facility's settle window.
 
     Called by the session trigger on the change to "closed". With a window the charge is a
     Cloud Tasks task (`chargeSettledSession`) delayed by the window, the session carries
     `chargeAt` (every other path waits for it too) and the driver is told when the charge
-    happens. Without one, a busy trigger (`queue`) hands the charge to the same task queue at
-    once: the trigger receives its events one at a time, and a charge's calls to the payment
-    provider would hold back every entry and exit behind it, while tasks run side by side. A
-    lost task is not lost work: the payment sweep charges settled sessions.
+    happens. A lost task is not lost work: the payment sweep charges settled sessions.
     """
     db = firebase.db()
     if session.get("correctionPending"):
@@ -737,8 +734,6 @@ def on_session_closed(session_id: str, session: dict[str, Any], queue: bool = Fa
     except LookupError:
         window = 0  # the claim dead-letters it
     if window == 0:
-        if queue and _enqueue_settle(session_id, 0):
-            return "queued"
         return _process_now(session_id)
     now = datetime.now(UTC)
     charge_at = now + timedelta(seconds=window)
@@ -758,9 +753,7 @@ def _process_now(session_id: str) -> str:
         return "retry_scheduled"
 
 
-def _enqueue_settle(session_id: str, window: int) -> bool:
-    """Queue the session's charge task; False when it could not be queued (the sweep, or the
-    caller, charges it then)."""
+def _enqueue_settle(session_id: str, window: int) -> None:
     from parkingdone import tasks
 
     try:
@@ -770,10 +763,8 @@ def _enqueue_settle(session_id: str, window: int) -> bool:
             delay_seconds=window,
             task_id=settle_task_id(session_id),
         )
-    except Exception as exc:
+    except Exception as exc:  # the sweep charges it once the window has passed
         logger.error("payments.settle_enqueue_failed", sessionId=session_id, error=repr(exc))
-        return False
-    return True
 
 
 def _push_exit(

@@ -6,8 +6,7 @@ payment outcome) does not wake the others:
 
 - evidence copy: only when the session names an image not yet recorded;
 - entry push and free-period reminder: only when an open stay of a registered driver is created;
-- charging: only on the change to "closed" (a stay created closed included); a busy trigger
-  (sessions/trigger_load.py) queues the charge as a task instead of making it;
+- charging: only on the change to "closed" (a stay created closed included);
 - correction: only when the pairing marked a charged stay as changed (`correctionPending`);
 - enforcement projection: only when a field it reads changed outside the webhook's own
   transaction (payment, fee, driver, plate); the webhook already wrote it for the pairing;
@@ -137,7 +136,7 @@ def on_session_written(
     names = handlers(before, after) + figures_handler(before, after, busy)
     for name in names:
         try:
-            _run(name, session_id, before, after or {}, busy)
+            _run(name, session_id, before, after or {})
         except Exception as exc:
             # Each handler records its own failures for a retry; this only keeps one handler's
             # bug from starving the others.
@@ -147,13 +146,7 @@ def on_session_written(
     return names
 
 
-def _run(
-    name: str,
-    session_id: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-    busy: bool = False,
-) -> None:
+def _run(name: str, session_id: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
     if name == "evidence":
         from parkingdone.sessions import evidence
 
@@ -165,7 +158,7 @@ def _run(
     elif name == "charge":
         from parkingdone.payments import charging
 
-        charging.on_session_closed(session_id, after, queue=busy)
+        charging.on_session_closed(session_id, after)
     elif name == "correction":
         from parkingdone.payments import charging
 
