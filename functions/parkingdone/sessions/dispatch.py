@@ -14,8 +14,8 @@ payment outcome) does not wake the others:
   figure counts or the feed shows changed (status, facility, createdAt, entry, exit, plate,
   the payment's status or amounts). A write stamped with its commit time (the webhook's
   pairing, the charge) only asks the figures pump for a run (admin/figures_pump.py, no
-  Firestore call) while the trigger is busy; for a quiet trigger, any other write and a
-  deletion they are counted here, after the others.
+  Firestore call) while the trigger is busy (sessions/trigger_load.py). A quiet trigger
+  counts such a write here, after the others, as it does any other write and a deletion.
 """
 
 from __future__ import annotations
