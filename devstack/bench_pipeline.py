@@ -275,7 +275,9 @@ def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
     schedule.run(late, failed)
 
 
-def report(run: Run, invocations: Counter, drain: float) -> bool:
+def report(
+    run: Run, invocations: Counter, drain: float, handler_ms: dict[str, list[float]]
+) -> bool:
     pushes, pays = run.push_ms(), run.pay_ms()
     entries, exits = len(run.entry_ack), len(run.exit_ack)
     missing = entries - len(pushes) + exits - len(pays)
@@ -321,6 +323,8 @@ def report(run: Run, invocations: Counter, drain: float) -> bool:
             f"  per event: webhook {invocations.get('webhook', 0) / (entries + exits):.2f}, "
             f"triggers/tasks {triggered / (entries + exits):.2f} (entries and exits together)"
         )
+    for name, times in sorted(handler_ms.items()):
+        print(f"  session trigger, {name:<12} {summary(times)}  total {sum(times) / 1000:.1f} s")
     print(f"  backlog {'GREW (' + '; '.join(reasons) + ')' if reasons else 'steady'}")
     return not reasons
 
@@ -441,7 +445,7 @@ def one_rate(args, demo, db, hosting: str, recorder: Recorder, rate: float, dura
     time.sleep(args.settle)
     stop.set()
     listener.unsubscribe()
-    steady = report(run, counter.since_start(), finished - last_send)
+    steady = report(run, counter.since_start(), finished - last_send, counter.handler_ms())
     time.sleep(args.settle)  # this rate's trailing triggers finish before the next
     return steady
 

@@ -7,6 +7,7 @@ only devstack/bench_*.py).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -139,6 +140,27 @@ class Invocations:
                 if "addWorker(" in text:
                     started[text.split("addWorker(", 1)[1].split(")", 1)[0].rsplit("-", 1)[-1]] += 1
         return started
+
+    def handler_ms(self) -> dict[str, list[float]]:
+        """The session trigger's time per handler since, from its `sessions.dispatched` log
+        lines: {handler: [ms, ...]}."""
+        found: dict[str, list[float]] = {}
+        if not self.path.exists():
+            return found
+        decoder = json.JSONDecoder()
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            for line in f:
+                text = line.decode("utf-8", "replace")
+                if '"sessions.dispatched"' not in text or "{" not in text:
+                    continue
+                try:
+                    entry, _ = decoder.raw_decode(text, text.index("{"))
+                except ValueError:
+                    continue
+                for name, ms in (entry.get("ms") or {}).items():
+                    found.setdefault(name, []).append(float(ms))
+        return found
 
     def wait_quiet(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
         """Wait until every invocation begun since the start has finished and none has begun
