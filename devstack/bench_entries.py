@@ -156,15 +156,10 @@ def drive(args, demo, step: Step, hosting: str) -> float:
     for n in range(int(step.rate * step.duration)):
         schedule.add(start + n / step.rate, entry(n))
 
-    def late(due: float, ms: float) -> None:
-        with step.lock:
-            step.late_ms.append((due, ms))
-
-    def failed(exc: Exception) -> None:
-        with step.lock:
-            step.failed += 1
-
-    schedule.run(late, failed)
+    schedule.run()
+    with step.lock:
+        step.late_ms.extend(schedule.late_ms)
+        step.failed += schedule.failures
     return last_send[0]
 
 

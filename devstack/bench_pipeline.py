@@ -146,18 +146,20 @@ def watch_payments(db, facility_id: str, run: Run):
 class Schedule:
     """Open-loop work for a fixed pool of senders: each job is due at its own instant; a
     sender takes the earliest job, waits for its instant, runs it and records how late it
-    started. Jobs are all known up front, in due order."""
+    started (`late_ms`: (due, ms late)) and whether its request failed (`failures`). Jobs are
+    all known up front, in due order."""
 
     def __init__(self, senders: int) -> None:
         self.jobs: queue.Queue = queue.Queue()
         self.senders = senders
+        self.late_ms: list[tuple[float, float]] = []
+        self.failures = 0
+        self._lock = threading.Lock()
 
     def add(self, due: float, job: Callable[[float], None]) -> None:
         self.jobs.put((due, job))
 
-    def run(
-        self, late: Callable[[float, float], None], failed: Callable[[Exception], None]
-    ) -> None:
+    def run(self) -> None:
         def sender() -> None:
             while True:
                 try:
@@ -167,11 +169,13 @@ class Schedule:
                 wait = due - time.time()
                 if wait > 0:
                     time.sleep(wait)
-                late(due, max(0.0, (time.time() - due) * 1000))
+                with self._lock:
+                    self.late_ms.append((due, max(0.0, (time.time() - due) * 1000)))
                 try:
                     job(due)
-                except requests.RequestException as exc:
-                    failed(exc)
+                except requests.RequestException:
+                    with self._lock:
+                        self.failures += 1
 
         pool = [threading.Thread(target=sender, daemon=True) for _ in range(self.senders)]
         for thread in pool:
@@ -264,15 +268,10 @@ def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
     for due, job in sorted(jobs, key=lambda j: j[0]):
         schedule.add(due, job)
 
-    def late(due: float, ms: float) -> None:
-        with run.lock:
-            run.late_ms.append((due, ms))
-
-    def failed(exc: Exception) -> None:
-        with run.lock:
-            run.errors += 1
-
-    schedule.run(late, failed)
+    schedule.run()
+    with run.lock:
+        run.late_ms.extend(schedule.late_ms)
+        run.errors += schedule.failures
 
 
 def report(

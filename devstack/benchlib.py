@@ -13,6 +13,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,44 +124,38 @@ class Invocations:
         """Invocations begun since, per function (its short name)."""
         return self._scan()[0]
 
-    def per_function(self) -> tuple[Counter, Counter]:
-        """Invocations begun and finished since, per function (its short name)."""
-        begun, _, finished = self._scan_all()
-        return begun, finished
-
     def workers_started(self) -> Counter:
         """Workers the emulator started since, per function (each a cold start)."""
         started: Counter = Counter()
-        if not self.path.exists():
-            return started
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            for line in f:
-                text = line.decode("utf-8", "replace")
-                if "addWorker(" in text:
-                    started[text.split("addWorker(", 1)[1].split(")", 1)[0].rsplit("-", 1)[-1]] += 1
+        for text in self._lines():
+            if "addWorker(" in text:
+                started[text.split("addWorker(", 1)[1].split(")", 1)[0].rsplit("-", 1)[-1]] += 1
         return started
 
     def handler_ms(self) -> dict[str, list[float]]:
         """The session trigger's time per handler since, from its `sessions.dispatched` log
         lines: {handler: [ms, ...]}."""
         found: dict[str, list[float]] = {}
-        if not self.path.exists():
-            return found
         decoder = json.JSONDecoder()
+        for text in self._lines():
+            if '"sessions.dispatched"' not in text or "{" not in text:
+                continue
+            try:
+                entry, _ = decoder.raw_decode(text, text.index("{"))
+            except ValueError:
+                continue
+            for name, ms in (entry.get("ms") or {}).items():
+                found.setdefault(name, []).append(float(ms))
+        return found
+
+    def _lines(self) -> Iterator[str]:
+        """The emulator's log lines written since this object was made."""
+        if not self.path.exists():
+            return
         with self.path.open("rb") as f:
             f.seek(self.offset)
             for line in f:
-                text = line.decode("utf-8", "replace")
-                if '"sessions.dispatched"' not in text or "{" not in text:
-                    continue
-                try:
-                    entry, _ = decoder.raw_decode(text, text.index("{"))
-                except ValueError:
-                    continue
-                for name, ms in (entry.get("ms") or {}).items():
-                    found.setdefault(name, []).append(float(ms))
-        return found
+                yield line.decode("utf-8", "replace")
 
     def wait_quiet(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
         """Wait until every invocation begun since the start has finished and none has begun
@@ -177,28 +172,20 @@ class Invocations:
             time.sleep(0.2)
 
     def _scan(self) -> tuple[Counter, int]:
-        begun, finished, _ = self._scan_all()
-        return begun, finished
+        begun, finished = self.per_function()
+        return begun, sum(finished.values())
 
-    def _scan_all(self) -> tuple[Counter, int, Counter]:
+    def per_function(self) -> tuple[Counter, Counter]:
+        """Invocations begun and finished since, per function (its short name)."""
         begun: Counter = Counter()
-        per_function: Counter = Counter()
-        finished = 0
-        if not self.path.exists():
-            return begun, finished, per_function
-        started, ended = 'Beginning execution of "', 'Finished "'
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            for line in f:
-                text = line.decode("utf-8", "replace")
-                if started in text:
-                    name = text.split(started, 1)[1].split('"', 1)[0]
-                    begun[name.rsplit("-", 1)[-1]] += 1
-                elif ended in text:
-                    finished += 1
-                    name = text.split(ended, 1)[1].split('"', 1)[0]
-                    per_function[name.rsplit("-", 1)[-1]] += 1
-        return begun, finished, per_function
+        finished: Counter = Counter()
+        for text in self._lines():
+            for marker, counter in (('Beginning execution of "', begun), ('Finished "', finished)):
+                if marker in text:
+                    name = text.split(marker, 1)[1].split('"', 1)[0]
+                    counter[name.rsplit("-", 1)[-1]] += 1
+                    break
+        return begun, finished
 
 
 def add_load_arguments(parser: Any, *, rates: str, senders: int) -> None:
