@@ -58,34 +58,23 @@ class Step:
     not_found: int = 0
     failed: int = 0
     late_ms: list[tuple[float, float]] = field(default_factory=list)
-    counted_at: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def watch_figures(db, step: Step, stop: threading.Event) -> threading.Thread:
-    """When each stay is first counted in the figures (its figureContributions document),
-    read by id every 100 ms (a collection listener falls behind on the emulator)."""
+def counted_times(db, keys: list[str]) -> dict[str, float]:
+    """When each stay was first counted in the figures: its figureContributions document's
+    creation time (the emulator's clock, this machine's), for those counted so far. Read
+    after the senders stop: polling hundreds of documents ten times a second during the
+    step loaded the very emulator under test."""
     from parkingdone.models import figures
 
-    def poll() -> None:
-        while not stop.is_set():
-            with step.lock:
-                pending = [k for k in step.acked if k not in step.counted_at]
-            for start in range(0, len(pending), 300):
-                refs = [
-                    db.collection(figures.CONTRIBUTIONS).document(k)
-                    for k in pending[start : start + 300]
-                ]
-                now = time.time()
-                found = [s.id for s in db.get_all(refs) if s.exists]
-                with step.lock:
-                    for key in found:
-                        step.counted_at.setdefault(key, now)
-            time.sleep(0.1)
-
-    thread = threading.Thread(target=poll, daemon=True)
-    thread.start()
-    return thread
+    found: dict[str, float] = {}
+    for start in range(0, len(keys), 300):
+        refs = [db.collection(figures.CONTRIBUTIONS).document(k) for k in keys[start : start + 300]]
+        for snapshot in db.get_all(refs):
+            if snapshot.exists:
+                found[snapshot.id] = snapshot.create_time.timestamp()
+    return found
 
 
 def check_every(rate: float, max_checks_per_second: float) -> int:
@@ -170,27 +159,24 @@ def trigger_counts(counter: Invocations) -> tuple[int, int]:
 
 def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool:
     step = Step(rate, duration)
-    stop = threading.Event()
-    watch_figures(db, step, stop)
     counter = Invocations()
     last_send = drive(args, demo, step, hosting)
     begun_at_end, finished_at_end = trigger_counts(counter)
     entries = len(step.acked)
     trigger_done = figures_done = None
+    counted_at: dict[str, float] = {}
     deadline = time.time() + 120
     while time.time() < deadline and (trigger_done is None or figures_done is None):
         begun, finished = trigger_counts(counter)
         if trigger_done is None and begun >= entries and finished >= begun:
             trigger_done = time.time()
-        with step.lock:
-            if figures_done is None and all(k in step.counted_at for k in step.acked):
-                figures_done = max([step.counted_at[k] for k in step.acked] or [last_send])
-        time.sleep(0.1)
-    stop.set()
-    with step.lock:
-        counted = [
-            (step.counted_at[k] - a) * 1000 for k, a in step.acked.items() if k in step.counted_at
-        ]
+        if figures_done is None:
+            counted_at.update(counted_times(db, [k for k in step.acked if k not in counted_at]))
+            if len(counted_at) == len(step.acked):
+                figures_done = max(counted_at.values(), default=last_send)
+        time.sleep(0.5)
+    counted = [(counted_at[k] - a) * 1000 for k, a in step.acked.items() if k in counted_at]
+    uncounted = len(step.acked) - len(counted)
     trigger_drain = (trigger_done or time.time()) - last_send
     figures_drain = (figures_done or time.time()) - last_send
     _, late_last = thirds(step.late_ms)
@@ -222,6 +208,7 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
     print(
         f"  entry ack -> counted in the figures  {summary(counted)}; "
         f"done {figures_drain:.1f} s after the last send"
+        + (f"; {uncounted} never counted" if uncounted else "")
     )
     print(f"  senders' lateness                    {summary([ms for _, ms in step.late_ms])}")
     cold = counter.workers_started()

@@ -45,7 +45,8 @@ ACTIVITY_FEED_ITEMS = 15
 # Under load, stay changes reach the figures through the figures pump (admin/figures_pump.py),
 # not one by one in the session trigger: the session trigger asks for a pump run at most once
 # per window per operator; the run starts when the window has ended and counts every change
-# since its watermark, re-reading the last FIGURES_PUMP_OVERLAP_SECONDS before it once.
+# since its watermark; every read goes back FIGURES_PUMP_OVERLAP_SECONDS before the newest
+# stamp read (a commit can land after a later-stamped one).
 # A session trigger receiving more events a second than this is busy (sessions/trigger_load.py):
 # it leaves the figures to the pump. Below it, it counts them itself (about 70 ms on the
 # emulator): an entry alone costs two invocations, an exit three.

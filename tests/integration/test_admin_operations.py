@@ -322,6 +322,56 @@ def test_the_figures_pump_counts_webhook_stays_once_however_often_it_runs(demo):
         figure_pumps.release(db, demo.operator_id, "another-run")
 
 
+def test_a_pump_run_reads_changes_that_land_behind_its_cursor_or_come_again(demo, monkeypatch):
+    """While a run pages forward, a write stamped before the newest stamp it has read can
+    still land (the emulator stamps a commit before it is visible), and a stay it has read can
+    change again: the same run reads both, so neither an entry nor an exit is left out of
+    the figures."""
+    from google.cloud import firestore
+
+    from parkingdone import settings
+    from parkingdone.admin import aggregates, figures_pump
+
+    db = _db()
+    figures_pump.run(db, demo.operator_id)  # the watermark up to now
+    time.sleep(1.5)  # the stays below are stamped after it, beyond the overlap
+    stays = [support.stay(db, f"BEHIND-{n}", closed=False).session_id for n in range(4)]
+    first, _, _, late = (db.collection("sessions").document(i) for i in stays)
+    # `late` is out of the run's sight at first: stamped an hour before the watermark.
+    late.update({"changedAt": datetime.now(UTC) - timedelta(hours=1)})
+
+    refreshed: list[list[str]] = []
+    real_refresh = aggregates.refresh_many
+
+    def refresh_and_write_behind(db_, subject, ids):
+        if first.id in ids and late.id not in [i for page in refreshed for i in page]:
+            # While the page with the first stay is counted: `late` lands stamped just
+            # before it (behind the cursor), and the first stay changes again.
+            stamp = first.get().get("changedAt")
+            late.update({"changedAt": stamp - timedelta(milliseconds=1)})
+            first.update({"changedAt": firestore.SERVER_TIMESTAMP})
+        refreshed.append(list(ids))
+        return real_refresh(db_, subject, ids)
+
+    monkeypatch.setattr(settings, "FIGURES_PUMP_PAGE", 2)
+    monkeypatch.setattr(aggregates, "refresh_many", refresh_and_write_behind)
+    monkeypatch.setattr(figures_pump, "_requested", {})  # this test's follow-up requests
+    wait_for(
+        lambda: figures_pump.run(db, demo.operator_id) or None,
+        timeout=30,
+        what="a pump run that holds the pump",
+    )
+    counted = [i for page in refreshed for i in page]
+    assert all(len(page) <= 2 for page in refreshed)
+    assert late.id in counted
+    assert counted.count(first.id) == 2
+    for ref in (first, late):
+        ref.delete()
+    for session_id in stays[1:3]:
+        db.collection("sessions").document(session_id).delete()
+    _wait_for_kept_figures(db, demo.operator_id)
+
+
 def test_two_processes_asking_for_the_same_pump_run_both_count_it_as_asked(demo, monkeypatch):
     """Each trigger process remembers its own requests; a second process asking for the same
     window finds the named task already queued, which counts as asked, not as a failure."""

@@ -14,8 +14,11 @@ into a quiet car park costs no pump invocation. Either way the stay is counted o
 counted by the trigger and read again by a pump run adds nothing. The run
 (`run`, the `figuresPump` task) reads the operator's stays changed since its watermark, oldest
 first, and brings a page of them up to date in one transaction (admin/aggregates.refresh_many,
-the computation the trigger makes for one stay). A change counted twice adds nothing, so a
-run re-reads a second before its watermark, once; one run per operator holds the pump. Writes
+the computation the trigger makes for one stay). A change counted twice adds nothing, so
+every read goes back FIGURES_PUMP_OVERLAP_SECONDS before the newest stamp read: a write whose
+stamp is older than one already read can become visible after it (the emulator stamps a commit
+before it lands), and a stay read once and changed again during the run has a newer stamp, so
+it is read again. One run per operator holds the pump. Writes
 without the stamp and deleted stays are still counted by the trigger itself
 (sessions/dispatch.py). The session sweep runs the pump for every operator too, so a lost task
 delays figures, never loses them.
@@ -94,15 +97,31 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # before any stamp: a first run reads
 
 
 def changed_since(db: Client, operator_id: str, since: datetime | None, page: int) -> list:
-    """The operator's stays stamped at or after `since`, oldest first (one page)."""
+    """The operator's stays stamped at or after `since`, oldest first (one page; only their
+    stamps: the computation reads the stays themselves)."""
     query = (
         db.collection(sessions.COLLECTION)
         .where(filter=FieldFilter("operatorId", "==", operator_id))
         .where(filter=FieldFilter("changedAt", ">=", since or _EPOCH))
         .order_by("changedAt")
+        .select(["changedAt"])
         .limit(page)
     )
     return list(query.get())
+
+
+def unread(
+    db: Client, operator_id: str, since: datetime | None, read: dict[str, datetime], page: int
+) -> tuple[list, bool]:
+    """A page of the stays stamped since FIGURES_PUMP_OVERLAP_SECONDS before `since` that this
+    run has not read at their current stamp (`read`: stay -> the stamp it was read at), and
+    whether there may be more after it."""
+    start = since - timedelta(seconds=settings.FIGURES_PUMP_OVERLAP_SECONDS) if since else None
+    # The stays already read in the overlap come back too: the page grows by their number.
+    again = sum(1 for stamp in read.values() if start is None or stamp >= start)
+    batch = changed_since(db, operator_id, start, page + again)
+    fresh = [s for s in batch if read.get(s.id) != s.get("changedAt")]
+    return fresh[:page], len(fresh) > page or len(batch) == page + again
 
 
 def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
@@ -125,20 +144,17 @@ def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
         if figure_pumps.holder_silent(db, operator_id, datetime.now(UTC), lease):
             raise PumpHeld(operator_id)
         return 0
-    # Only the first read goes back before the watermark; later ones go on from the newest
-    # stamp this run has read (stays of that very instant are skipped by id).
-    mark = figure_pumps.watermark(db, operator_id)
-    since = mark - timedelta(seconds=settings.FIGURES_PUMP_OVERLAP_SECONDS) if mark else None
-    seen: set[str] = set()
+    since = figure_pumps.watermark(db, operator_id)
+    read: dict[str, datetime] = {}  # stay -> the stamp this run counted it at
     moved = 0  # figure increments applied: a stay counted again adds none
     while True:
         try:
-            count, applied, since = _pump(db, operator_id, holder, lease, since, seen)
+            count, applied, since = _pump(db, operator_id, holder, lease, since, read)
             refreshed += count
             moved += applied
         finally:
             figure_pumps.release(db, operator_id, holder)
-        if not _changed_after(db, operator_id, since):
+        if not unread(db, operator_id, since, read, 1)[0]:
             break
         if not figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
             break  # another run took it, and reads what is left
@@ -151,39 +167,32 @@ def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
     return refreshed
 
 
-def _changed_after(db: Client, operator_id: str, at: datetime | None) -> bool:
-    if at is None:
-        return bool(changed_since(db, operator_id, None, 1))
-    return any(s.get("changedAt") > at for s in changed_since(db, operator_id, at, 50))
-
-
 def _pump(
     db: Client,
     operator_id: str,
     holder: str,
     lease: timedelta,
     since: datetime | None,
-    seen: set[str],
+    read: dict[str, datetime],
 ) -> tuple[int, int, datetime | None]:
-    """Page through the changes stamped at or after `since`, skipping the stays in `seen`
-    (and adding to it); returns how many stays were refreshed, how many figure increments
-    that applied, and the newest stamp read."""
+    """Page through the changes this run has not read since `since` (adding them to `read`);
+    returns how many stays were refreshed, how many figure increments that applied, and the
+    newest stamp read."""
     from parkingdone.admin import aggregates
 
-    page = settings.FIGURES_PUMP_PAGE
     refreshed = applied = 0
     while True:
-        batch = changed_since(db, operator_id, since, page)
-        found = [s for s in batch if s.id not in seen]
-        if not found:
+        fresh, more = unread(db, operator_id, since, read, settings.FIGURES_PUMP_PAGE)
+        if not fresh:
             break
-        ids = [s.id for s in found]
+        ids = [s.id for s in fresh]
         applied += len(aggregates.refresh_many(db, "session", ids))
-        seen.update(ids)
+        read.update((s.id, s.get("changedAt")) for s in fresh)
         refreshed += len(ids)
-        since = found[-1].get("changedAt")
+        newest = max(s.get("changedAt") for s in fresh)
+        since = newest if since is None else max(since, newest)
         figure_pumps.advance(db, operator_id, holder, since, datetime.now(UTC), lease)
-        if len(batch) < page:
+        if not more:
             break
     return refreshed, applied, since
 
