@@ -116,9 +116,12 @@ class Invocations:
     """Function invocations counted from the Functions emulator's own log: the "Beginning
     execution of" lines in firebase-debug.log after this object was made."""
 
-    def __init__(self) -> None:
-        self.path = Path(stack.ROOT) / "firebase-debug.log"
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or Path(stack.ROOT) / "firebase-debug.log"
+        # Held open: firebase-tools deletes the log when a stack exits cleanly, and another
+        # stack of the same checkout stopping would otherwise take this one's log with it.
+        self.log = self.path.open("rb") if self.path.exists() else None
+        self.offset = self.log.seek(0, 2) if self.log else 0
 
     def since_start(self) -> Counter:
         """Invocations begun since, per function (its short name)."""
@@ -150,12 +153,13 @@ class Invocations:
 
     def _lines(self) -> Iterator[str]:
         """The emulator's log lines written since this object was made."""
-        if not self.path.exists():
-            return
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            for line in f:
-                yield line.decode("utf-8", "replace")
+        if self.log is None:
+            if not self.path.exists():
+                return
+            self.log = self.path.open("rb")  # written since this object was made
+        self.log.seek(self.offset)
+        for line in self.log:
+            yield line.decode("utf-8", "replace")
 
     def wait_quiet(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
         """Wait until every invocation begun since the start has finished and none has begun
