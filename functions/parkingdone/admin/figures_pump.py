@@ -131,8 +131,8 @@ def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
     One run per operator at a time: a run that finds the pump held returns at once, and the
     holder looks once more for changes after letting go: if any landed meanwhile, it asks for
     the next window's run, so none waits for a request that will not come. A holder that has
-    gone silent may have died with its lease: then
-    the run raises PumpHeld, and Cloud Tasks tries it again after the lease has run out."""
+    gone silent may have died with its lease: then the run raises PumpHeld, and Cloud Tasks
+    tries it again after the lease has run out."""
     if not operator_id:
         return 0
     if not_before is not None:
