@@ -268,6 +268,9 @@ def test_a_late_computation_from_an_older_snapshot_changes_nothing(demo, monkeyp
         timeout=60,
         what="the stay moved out of the facility's figures",
     )
+    # The moved stay counted once more, so that what is stored certainly comes from a later
+    # snapshot than the stale one.
+    aggregates.refresh(db, "session", stay.session_id)
     moved = _snapshot(db, demo.operator_id)[0]
 
     # The open stay as read before it moved, applied last: nothing changes.
