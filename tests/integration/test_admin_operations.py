@@ -375,6 +375,47 @@ def test_a_pump_run_reads_changes_that_land_behind_its_cursor_or_come_again(demo
     _wait_for_kept_figures(db, demo.operator_id)
 
 
+def test_a_run_dispatched_early_reads_only_once_its_window_has_ended(demo, monkeypatch):
+    """The Cloud Tasks emulator dispatches a task at once, and a trigger asking later in the
+    same window finds the name taken: the run waits for the end of the window it was asked
+    for, however far ahead (a run asks up to two windows ahead)."""
+    from parkingdone import settings
+    from parkingdone.admin import figures_pump
+
+    ahead = 2 * settings.FIGURES_PUMP_WINDOW_SECONDS - 0.5
+    read_at: list[float] = []
+    real_watermark = figures_pump.figure_pumps.watermark
+
+    def watermark(db_, operator_id):
+        read_at.append(time.time())
+        return real_watermark(db_, operator_id)
+
+    monkeypatch.setattr(figures_pump.figure_pumps, "watermark", watermark)
+    not_before = time.time() + ahead
+    figures_pump.run(_db(), "operator-without-stays", not_before=not_before)
+    assert read_at and read_at[0] >= not_before
+
+
+def test_a_run_that_finds_the_pump_held_asks_for_the_next_windows_run(demo, monkeypatch):
+    """The holder may die before it lets go: the run it kept out asks for another, so the
+    change it was asked for is read once the holder's lease has run out."""
+    from parkingdone import settings, tasks
+    from parkingdone.admin import figures_pump
+    from parkingdone.models import figure_pumps
+
+    db = _db()
+    asked: list[dict] = []
+    monkeypatch.setattr(tasks, "enqueue", lambda function, data, **_: asked.append(data))
+    monkeypatch.setattr(figures_pump, "_requested", {})
+    assert figure_pumps.claim(
+        db, "held-operator", "a-dying-run", datetime.now(UTC), timedelta(seconds=30)
+    )
+    before = time.time()
+    assert figures_pump.run(db, "held-operator") == 0
+    assert [a["operatorId"] for a in asked] == ["held-operator"]
+    assert asked[0]["notBefore"] >= before + settings.FIGURES_PUMP_WINDOW_SECONDS
+
+
 def test_two_processes_asking_for_the_same_pump_run_both_count_it_as_asked(demo, monkeypatch):
     """Each trigger process remembers its own requests; a second process asking for the same
     window finds the named task already queued, which counts as asked, not as a failure."""

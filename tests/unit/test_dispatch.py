@@ -115,3 +115,29 @@ def test_a_stamped_write_asks_the_figures_pump_and_an_unstamped_one_is_counted_h
     assert dispatch.figures_handler(_stamped(created, at), None) == ["figures"]
     # Nothing counted changed: neither.
     assert dispatch.figures_handler(_stamped(created, at), _stamped(created, later)) == []
+
+
+def test_a_stamped_write_the_quiet_trigger_fails_to_count_is_left_to_the_pump(monkeypatch) -> None:
+    """The trigger's own transaction can give up under contention: a write the pump can read
+    (stamped) is then asked of the pump; one it cannot read fails as before (logged)."""
+    import pytest
+
+    from parkingdone.admin import aggregates, figures_pump
+
+    def give_up(session_id: str) -> None:
+        raise RuntimeError("transaction aborted")
+
+    asked: list[str] = []
+    monkeypatch.setattr(aggregates, "on_session_written", give_up)
+    monkeypatch.setattr(
+        figures_pump, "request", lambda operator_id, now=None: asked.append(operator_id)
+    )
+    before = {"status": "open", "operatorId": "op", "changedAt": datetime(2026, 1, 1, tzinfo=UTC)}
+    stamped = {**before, "status": "closed", "changedAt": datetime(2026, 1, 2, tzinfo=UTC)}
+    with pytest.raises(RuntimeError):
+        dispatch._run("figures", "s1", before, stamped)
+    assert asked == ["op"]
+    unstamped = {**before, "status": "closed"}
+    with pytest.raises(RuntimeError):
+        dispatch._run("figures", "s1", before, unstamped)
+    assert asked == ["op"]

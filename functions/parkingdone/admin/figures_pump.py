@@ -128,21 +128,29 @@ def run(db: Client, operator_id: str, not_before: float | None = None) -> int:
     """Bring the figures up to date with every stamped stay change of the operator since the
     watermark; returns how many stays it refreshed (a change may be counted again).
 
-    One run per operator at a time: a run that finds the pump held returns at once, and the
-    holder looks once more for changes after letting go: if any landed meanwhile, it asks for
-    the next window's run, so none waits for a request that will not come. A holder that has
-    gone silent may have died with its lease: then the run raises PumpHeld, and Cloud Tasks
-    tries it again after the lease has run out."""
+    One run per operator at a time: a run that finds the pump held asks for the next window's
+    run and returns, and the holder looks once more for changes after letting go: if any
+    landed meanwhile, it asks for the next window's run too, so none waits for a request that
+    will not come. A holder that has gone silent may have died with its lease: then the run
+    raises PumpHeld, and Cloud Tasks tries it again after the lease has run out."""
     if not operator_id:
         return 0
     if not_before is not None:
-        # At most one window early (a task dispatched before its time).
-        time.sleep(min(max(0.0, not_before - time.time()), settings.FIGURES_PUMP_WINDOW_SECONDS))
+        # The Cloud Tasks emulator dispatches a task at once. Reading before its window has
+        # ended would miss the changes whose triggers ask for it later in the window: their
+        # request finds the name taken and adds nothing. A request is at most two windows
+        # ahead.
+        wait = not_before - time.time()
+        time.sleep(min(max(0.0, wait), 2 * settings.FIGURES_PUMP_WINDOW_SECONDS))
     holder = uuid.uuid4().hex
     lease = timedelta(seconds=settings.FIGURES_PUMP_LEASE_SECONDS)
     if not figure_pumps.claim(db, operator_id, holder, datetime.now(UTC), lease):
         if figure_pumps.holder_silent(db, operator_id, datetime.now(UTC), lease):
             raise PumpHeld(operator_id)
+        # The holder looks again when it lets go; but it may die first (its lease then runs
+        # out): the next window's run tries again, so a change this run was asked for is
+        # never left waiting for a request that will not come.
+        request(operator_id, now=time.time() + settings.FIGURES_PUMP_WINDOW_SECONDS)
         return 0
     since = figure_pumps.watermark(db, operator_id)
     read: dict[str, datetime] = {}  # stay -> the stamp this run counted it at
