@@ -51,6 +51,8 @@ ACTIVITY_FEED_ITEMS = 15
 # it leaves the figures to the pump. Below it, it counts them itself (about 70 ms on the
 # emulator): an entry alone costs two invocations, an exit three.
 SESSION_TRIGGER_QUIET_PER_SECOND = 2
+# ... or when an event reaches it more than this long after its write: a backlog.
+SESSION_TRIGGER_LAG_SECONDS = 1.0
 FIGURES_PUMP_WINDOW_SECONDS = 2
 FIGURES_PUMP_OVERLAP_SECONDS = 1
 FIGURES_PUMP_PAGE = 100  # stays per transaction

@@ -21,6 +21,7 @@ payment outcome) does not wake the others:
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from firebase_functions import logger
@@ -133,7 +134,8 @@ def on_session_written(
     """Run the handlers the change needs; returns their names (for logs and tests)."""
     from parkingdone.sessions import trigger_load
 
-    busy = trigger_load.busy()
+    stamp = (after or {}).get("changedAt")
+    busy = trigger_load.busy(written_at=stamp if isinstance(stamp, datetime) else None)
     names = handlers(before, after) + figures_handler(before, after, busy)
     spent: dict[str, float] = {}
     for name in names:
