@@ -32,10 +32,11 @@ def busy(now: float | None = None, written_at: datetime | None = None) -> bool:
     reached it in the last second, this one included, or when the write it tells of (its
     commit-time stamp, `written_at`) is more than SESSION_TRIGGER_LAG_SECONDS old.
 
-    The lag matters because the arrival rate alone misleads under load: starved of CPU, the
-    emulator can deliver fewer than three events a second while thousands wait, and a trigger
-    that then took itself for quiet spent 0.1-1.5 s per event on the figures (measured at 50
-    entries/s), holding up every event behind it."""
+    The lag matters because the arrival rate alone can mislead: starved of CPU, the emulator
+    delivers the trigger about 20 events a second at 50 entries/s, and gaps in that stream
+    would make a trigger with a backlog take itself for quiet and count stays itself, at
+    0.1-2.4 s an event when figure transactions contend (seen while the entries benchmark's
+    warm-up sends 16 entries at once), holding up every event behind it."""
     now = time.time() if now is None else now
     with _lock:
         while _arrivals and _arrivals[0] <= now - 1.0:
