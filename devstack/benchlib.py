@@ -116,12 +116,13 @@ class Invocations:
     """Function invocations counted from the Functions emulator's own log: the "Beginning
     execution of" lines in firebase-debug.log after this object was made."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, from_start: bool = False) -> None:
+        """Counts from now on, or (`from_start`) every invocation of the running stack."""
         self.path = path or Path(stack.ROOT) / "firebase-debug.log"
         # Held open: firebase-tools deletes the log when a stack exits cleanly, and another
         # stack of the same checkout stopping would otherwise take this one's log with it.
         self.log = self.path.open("rb") if self.path.exists() else None
-        self.offset = self.log.seek(0, 2) if self.log else 0
+        self.offset = self.log.seek(0, 0 if from_start else 2) if self.log else 0
 
     def since_start(self) -> Counter:
         """Invocations begun since, per function (its short name)."""
@@ -176,8 +177,15 @@ class Invocations:
             time.sleep(0.2)
 
     def _scan(self) -> tuple[Counter, int]:
+        """Begun per function, and how many ended: finished, failed or timed out (the
+        emulator logs no "Finished" line for the last two)."""
         begun, finished = self.per_function()
-        return begun, sum(finished.values())
+        lost = sum(
+            1
+            for text in self._lines()
+            if "Request to function failed" in text or "Your function timed out" in text
+        )
+        return begun, sum(finished.values()) + lost
 
     def per_function(self) -> tuple[Counter, Counter]:
         """Invocations begun and finished since, per function (its short name)."""

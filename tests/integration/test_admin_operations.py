@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from devstack import demo_data
+from devstack.benchlib import Invocations
 from parkingdone.admin import kpis
+from tests.conftest import clear_firestore
 from tests.integration import admin_support as support
 from tests.support.waiting import wait_for
 
@@ -15,6 +19,18 @@ def _db():
     from parkingdone.firebase import db
 
     return db()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_work_finished():
+    """The figures here are compared exactly. A trigger or pump run of an earlier test still
+    computing when the emulators were cleared would write its stays' figures into this test's
+    empty database: what keeps a computation from an older snapshot off a deleted stay is the
+    contribution the deletion leaves (its read time), and clearing the database removes it
+    too. So each test starts once every function invocation so far has finished, on a
+    database cleared after that."""
+    Invocations(from_start=True).wait_quiet(quiet=1.0, timeout=60)
+    clear_firestore()
 
 
 def test_kpis_follow_stays_payments_and_invoices(demo):
@@ -114,7 +130,11 @@ def _wait_for_kept_figures(db, operator_id: str) -> tuple:
         kept, queried = _snapshot(db, operator_id)
         return kept if kept == queried else None
 
-    return wait_for(agree, timeout=60, interval=0.5, what="the kept figures")
+    try:
+        return wait_for(agree, timeout=60, interval=0.5, what="the kept figures")
+    except AssertionError as exc:
+        kept, queried = _snapshot(db, operator_id)
+        raise AssertionError(f"{exc}: kept {kept} != queried {queried}") from None
 
 
 def _today(db, operator_id: str) -> kpis.PeriodFigures:

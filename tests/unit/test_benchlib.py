@@ -33,3 +33,21 @@ def test_the_log_is_still_read_after_another_stack_deleted_it(tmp_path):
         emulator.write('[info] i  functions: Finished "europe-west1-webhook" in 3ms\n')
         begun, finished = counter.per_function()
     assert begun == {"webhook": 1} and finished == {"webhook": 1}
+
+
+def test_a_failed_or_timed_out_invocation_counts_as_ended(tmp_path):
+    """The emulator logs no "Finished" line for an invocation whose request failed or timed
+    out: waiting for every begun invocation to finish must not wait for those for ever."""
+    log = tmp_path / "firebase-debug.log"
+    log.write_text(
+        '[info] i  functions: Beginning execution of "europe-west1-sessionWritten"\n'
+        '[info] i  functions: Beginning execution of "europe-west1-figuresPump"\n'
+        '[info] i  functions: Beginning execution of "europe-west1-webhook"\n'
+        '[info] i  functions: Finished "europe-west1-sessionWritten" in 12ms\n'
+        "[error] Request to function failed: Error: socket hang up\n"
+        "[error] Your function timed out after ~300s. To configure this timeout, see\n"
+    )
+    counter = Invocations(log, from_start=True)
+    begun, ended = counter._scan()
+    assert sum(begun.values()) == 3 and ended == 3
+    counter.wait_quiet(quiet=0.1, timeout=5)  # returns: nothing is still running
