@@ -181,3 +181,28 @@ def test_a_computation_from_an_older_snapshot_never_replaces_a_newer_one():
     # Nothing stored yet, or stored before read times were kept: any snapshot applies.
     assert not newer_than(None, at)
     assert not newer_than(ContributionDoc(subject="session", subject_id="s1"), at)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["sessions", "charged", "inside.f1"]), st.integers(-5, 5)),
+        max_size=12,
+    )
+)
+def test_increments_to_one_field_in_one_write_are_summed_not_replaced(changes):
+    """A pump page counts many stays in one transaction, and stays of one shard move the same
+    fields of the same document: each field gets their sum (one value per field and write)."""
+    from parkingdone.admin.aggregates import shard_bodies
+
+    doc_id = "op__2026-03__s3"
+    values = [Increment(DAILY, doc_id, field, value) for field, value in changes]
+    body = shard_bodies("op", values, as_increments=False).get((DAILY, doc_id), {})
+    expected: dict[str, int] = defaultdict(int)
+    for field, value in changes:
+        expected[field] += value
+    for field, total in expected.items():
+        head, _, rest = field.partition(".")
+        assert (body[head][rest] if rest else body[head]) == total
+    live = shard_bodies("op", values, as_increments=True).get((DAILY, doc_id), {})
+    if "sessions" in expected:
+        assert live["sessions"].value == expected["sessions"]

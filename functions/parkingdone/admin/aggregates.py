@@ -209,14 +209,18 @@ def shard_bodies(
     operator_id: str, values: Iterable[Increment], as_increments: bool
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The shard documents' bodies: Firestore increments for a live write, plain numbers for a
-    rebuild that replaces them."""
-    bodies: dict[tuple[str, str], dict[str, Any]] = {}
+    rebuild that replaces them. Values for the same field are summed first: a pump page holds
+    many stays, and stays of one shard move the same fields (one value per field and write)."""
+    totals: dict[Placed, int] = defaultdict(int)
     for inc in values:
-        key = (inc.collection, inc.doc_id)
+        totals[(inc.collection, inc.doc_id, inc.field)] += inc.value
+    bodies: dict[tuple[str, str], dict[str, Any]] = {}
+    for (collection, doc_id, field), total in totals.items():
+        key = (collection, doc_id)
         if key not in bodies:
-            bodies[key] = _labels(inc.collection, inc.doc_id, operator_id)
-        value = firestore.Increment(inc.value) if as_increments else inc.value
-        _merge(bodies[key], _nested(inc.field, value))
+            bodies[key] = _labels(collection, doc_id, operator_id)
+        value = firestore.Increment(total) if as_increments else total
+        _merge(bodies[key], _nested(field, value))
     return bodies
 
 
