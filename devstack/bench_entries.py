@@ -77,6 +77,29 @@ def counted_times(db, keys: list[str]) -> dict[str, float]:
     return found
 
 
+def figures_against_queries(db, operator_id: str) -> tuple[tuple, tuple]:
+    """What the dashboard shows (the figures the triggers and the pump keep) and what the
+    aggregation queries count, for the stays today and the cars inside each facility: equal
+    once every stay is counted. Read after the step (the queries scan every stay)."""
+    from parkingdone.admin import kpis
+
+    now = datetime.now(UTC)
+    zone, currency = "Europe/Helsinki", "EUR"
+
+    def inside(rows) -> dict[str, int]:
+        return {o.facility.id: o.inside for o in rows if o.inside}
+
+    kept = (
+        kpis.kept_figures(db, operator_id, zone, currency, now).periods[0].sessions,
+        inside(kpis.kept_occupancy(db, operator_id)),
+    )
+    queried = (
+        kpis.figures(db, operator_id, zone, currency, now).periods[0].sessions,
+        inside(kpis.occupancy(db, operator_id)),
+    )
+    return kept, queried
+
+
 def check_every(rate: float, max_checks_per_second: float) -> int:
     """Check every k-th entry so that checks stay at or below the cap (0: every entry)."""
     if max_checks_per_second <= 0 or rate <= max_checks_per_second:
@@ -177,6 +200,7 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         time.sleep(0.5)
     counted = [(counted_at[k] - a) * 1000 for k, a in step.acked.items() if k in counted_at]
     uncounted = len(step.acked) - len(counted)
+    kept, queried = figures_against_queries(db, demo.operator_id)
     trigger_drain = (trigger_done or time.time()) - last_send
     figures_drain = (figures_done or time.time()) - last_send
     _, late_last = thirds(step.late_ms)
@@ -190,6 +214,8 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         reasons.append(f"session trigger done {trigger_drain:.1f} s after the last send")
     if figures_drain > DRAIN_LIMIT:
         reasons.append(f"figures done {figures_drain:.1f} s after the last send")
+    if kept != queried:
+        reasons.append("the dashboard's figures disagree with the queries")
     checks = [ms for _, ms in step.check_ms]
     every = check_every(rate, args.max_checks_per_second)
     print(
@@ -209,6 +235,10 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         f"  entry ack -> counted in the figures  {summary(counted)}; "
         f"done {figures_drain:.1f} s after the last send"
         + (f"; {uncounted} never counted" if uncounted else "")
+    )
+    print(
+        f"  dashboard figures (stays today; inside per facility): kept {kept}, "
+        f"queried {queried}: {'agree' if kept == queried else 'DISAGREE'}"
     )
     print(f"  senders' lateness                    {summary([ms for _, ms in step.late_ms])}")
     cold = counter.workers_started()
