@@ -10,10 +10,13 @@ load under test). Per rate step it prints:
   written in the webhook's own transaction), with `not_found` answers counted apart;
 - the session trigger's backlog: its invocations begun and finished by the last send, and
   how long after the last send the last one finished;
-- entry ack -> the stay counted in the dashboard's figures (the figures pump, in batches);
+- entry ack -> the stay counted in the dashboard's figures (the figures pump, in batches),
+  and whether those figures then agree with the aggregation queries (stays today, cars
+  inside each facility);
 - whether the step was steady: processed latency did not grow over the step, the senders
-  were on time at the end, and the trigger and the figures were done within 5 s of the last
-  send. The saturation rate is the highest steady step.
+  were on time at the end, the trigger and the figures were done within 5 s of the last
+  send, and the figures agree with the queries. The saturation rate is the highest steady
+  step.
 
     python -m devstack.benchrun entries                            on a fresh stack
     python -m devstack.bench_entries --rates 20 --duration 60      against a running stack
