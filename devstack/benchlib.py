@@ -179,25 +179,30 @@ class Invocations:
     def _scan(self) -> tuple[Counter, int]:
         """Begun per function, and how many ended: finished, failed or timed out (the
         emulator logs no "Finished" line for the last two)."""
-        begun, finished = self.per_function()
-        lost = sum(
-            1
-            for text in self._lines()
-            if "Request to function failed" in text or "Your function timed out" in text
-        )
+        begun, finished, lost = self._count()
         return begun, sum(finished.values()) + lost
 
     def per_function(self) -> tuple[Counter, Counter]:
         """Invocations begun and finished since, per function (its short name)."""
+        begun, finished, _ = self._count()
+        return begun, finished
+
+    def _count(self) -> tuple[Counter, Counter, int]:
+        """One pass over the log: begun and finished per function, and the requests that
+        failed or timed out."""
         begun: Counter = Counter()
         finished: Counter = Counter()
+        lost = 0
         for text in self._lines():
+            if "Request to function failed" in text or "Your function timed out" in text:
+                lost += 1
+                continue
             for marker, counter in (('Beginning execution of "', begun), ('Finished "', finished)):
                 if marker in text:
                     name = text.split(marker, 1)[1].split('"', 1)[0]
                     counter[name.rsplit("-", 1)[-1]] += 1
                     break
-        return begun, finished
+        return begun, finished, lost
 
 
 def add_load_arguments(parser: Any, *, rates: str, senders: int) -> None:
