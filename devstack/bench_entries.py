@@ -13,6 +13,9 @@ load under test). Per rate step it prints:
 - entry ack -> the stay counted in the dashboard's figures (the figures pump, in batches),
   and whether those figures then agree with the aggregation queries (stays today, cars
   inside each facility);
+- the CPU account: the cores busy while the entries were sent, and the CPU time per entry
+  (the work behind it included) of each part of the stack: our functions, the emulators,
+  the benchmark's own senders; and so the rate at which that cost fills the machine;
 - whether the step was steady: processed latency did not grow over the step, the senders
   were on time at the end, the trigger and the figures were done within 5 s of the last
   send, and the figures agree with the queries. The saturation rate is the highest steady
@@ -38,9 +41,11 @@ import requests
 
 from devstack.bench_pipeline import DRAIN_LIMIT, LATE_AT_END_MS, Schedule, grew, thirds, warm_up
 from devstack.benchlib import (
+    CpuUse,
     Invocations,
     add_load_arguments,
     connect,
+    cpu_account,
     officer_check,
     percentile,
     run_load,
@@ -186,7 +191,10 @@ def trigger_counts(counter: Invocations) -> tuple[int, int]:
 def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool:
     step = Step(rate, duration)
     counter = Invocations()
+    cpu = CpuUse()
+    cpu.start()
     last_send = drive(args, demo, step, hosting)
+    sending, sending_seconds = cpu.stop()
     begun_at_end, finished_at_end = trigger_counts(counter)
     entries = len(step.acked)
     trigger_done = figures_done = None
@@ -201,6 +209,7 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
             if len(counted_at) == len(step.acked):
                 figures_done = max(counted_at.values(), default=last_send)
         time.sleep(0.5)
+    used, used_seconds = cpu.stop()  # the entries and the work behind them
     counted = [(counted_at[k] - a) * 1000 for k, a in step.acked.items() if k in counted_at]
     uncounted = len(step.acked) - len(counted)
     kept, queried = figures_against_queries(db, demo.operator_id)
@@ -249,6 +258,9 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         f"  load average {os.getloadavg()[0]:.1f}; emulator workers started during the step "
         f"(cold starts): {sum(cold.values())} {dict(cold) if cold else ''}"
     )
+    busy = sum(sending.values()) / max(sending_seconds, 1e-9)
+    for line in cpu_account(used, used_seconds, entries, busy, args.idle_cpu):
+        print(f"  {line}")
     print(f"  {'GREW (' + '; '.join(reasons) + ')' if reasons else 'steady'}")
     time.sleep(args.settle)
     return not reasons
@@ -272,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     hosting = os.environ["HOSTING_URL"]
     print(f"entries bench: {args.senders} senders, load average {os.getloadavg()[0]:.1f} at start")
     print(f"workers warmed up in {warm_up(demo, hosting, args.senders):.0f} s (not measured)")
+    Invocations(from_start=True).wait_quiet(quiet=1.0, timeout=60)
+    args.idle_cpu = CpuUse().idle()
+    print(f"a quiet stack keeps {sum(args.idle_cpu.values()):.2f} cores busy (taken off each step)")
     run_load(args, lambda rate, seconds: one_step(args, demo, db, hosting, rate, seconds))
     print(
         "targets: processed p95 < 500 ms at 20 entries/s for 60 s; a check right after the "

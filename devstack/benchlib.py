@@ -205,6 +205,158 @@ class Invocations:
         return begun, finished, lost
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def component_of(cmdline: str, function_target: str | None, is_benchmark: bool) -> str:
+    """What a process of the stack is, for the CPU account: a function's workers by name,
+    the emulators, the benchmark's own senders, or "other" (the payment provider's and the
+    push service's stand-ins, shells)."""
+    if is_benchmark:
+        return "benchmark senders"
+    if function_target:
+        return f"function {function_target}"
+    if "java" in cmdline and "firestore" in cmdline.lower():
+        return "Firestore emulator"
+    if "java" in cmdline and "pubsub" in cmdline.lower():
+        return "Pub/Sub emulator"
+    if "node" in cmdline and "firebase" in cmdline:
+        return "firebase-tools (Hosting, Functions, Auth, Tasks, Storage)"
+    return "other"
+
+
+def _stat_ticks(stat: str) -> int:
+    """utime + stime of a /proc/<pid>/stat line (the command may contain spaces)."""
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _parent_of(stat: str) -> int:
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
+
+
+class CpuUse:
+    """CPU time the stack's processes used between `start()` and `stop()`, per component:
+    what the 2 cores of the build machine spend on each entry. Read from /proc; on a machine
+    when the benchmark was not started by the stack (a run against a stack started
+    elsewhere), every process on the machine counts."""
+
+    def __init__(self, proc: Path = Path("/proc")) -> None:
+        self.proc = proc
+        self.before: dict[int, tuple[str, int]] = {}
+        self.wall = 0.0
+
+    def _processes(self) -> dict[int, tuple[str, str, str | None]]:
+        """pid -> (stat, cmdline, FUNCTION_TARGET) of every readable process."""
+        found: dict[int, tuple[str, str, str | None]] = {}
+        for entry in self.proc.iterdir() if self.proc.exists() else ():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                environ = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            target = next(
+                (e[16:].decode() for e in environ if e.startswith(b"FUNCTION_TARGET=")), None
+            )
+            found[int(entry.name)] = (stat, cmdline, target)
+        return found
+
+    def _stack_root(self, processes: dict) -> int | None:
+        """The outermost ancestor of this process that belongs to the stack (the devstack
+        launcher or firebase-tools): everything under it is the stack."""
+        root, pid = None, os.getpid()
+        while pid in processes and pid > 1:
+            stat, cmdline, _ = processes[pid]
+            if "devstack" in cmdline or "firebase" in cmdline:
+                root = pid
+            pid = _parent_of(stat)
+        return root
+
+    def sample(self) -> dict[int, tuple[str, int]]:
+        """pid -> (component, CPU ticks so far) of the stack's processes."""
+        processes = self._processes()
+        root = self._stack_root(processes)
+        children: dict[int, list[int]] = {}
+        for pid, (stat, _, _) in processes.items():
+            children.setdefault(_parent_of(stat), []).append(pid)
+        members, todo = set(), [root] if root is not None else []
+        while todo:
+            pid = todo.pop()
+            members.add(pid)
+            todo.extend(children.get(pid, ()))
+        me = os.getpid()
+        components = {
+            pid: component_of(cmdline, target, pid == me)
+            for pid, (stat, cmdline, target) in processes.items()
+        }
+        if not any(components[pid].startswith("firebase-tools") for pid in members):
+            members = set(processes)  # the stack was started elsewhere
+        return {pid: (components[pid], _stat_ticks(processes[pid][0])) for pid in members}
+
+    def start(self) -> None:
+        self.before, self.wall = self.sample(), time.time()
+
+    def idle(self, seconds: float = 5.0) -> dict[str, float]:
+        """Cores each component keeps busy on a quiet stack (timers, polling, the emulators'
+        own housekeeping), measured over `seconds`: taken off a step's account."""
+        self.start()
+        time.sleep(seconds)
+        used, wall = self.stop()
+        return {name: spent / wall for name, spent in used.items()}
+
+    def stop(self) -> tuple[dict[str, float], float]:
+        """CPU seconds per component since `start()`, and the wall-clock seconds. A process
+        started since counts in full; one that ended since is not counted."""
+        return used_between(self.before, self.sample()), time.time() - self.wall
+
+
+def used_between(
+    before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]
+) -> dict[str, float]:
+    """CPU seconds per component between two samples (a pid whose component changed is a
+    new process: it counts in full)."""
+    used: dict[str, float] = {}
+    for pid, (component, ticks) in after.items():
+        earlier = before.get(pid)
+        spent = ticks - earlier[1] if earlier and earlier[0] == component else ticks
+        used[component] = used.get(component, 0.0) + max(0, spent) / CLOCK_TICKS
+    return used
+
+
+def cpu_account(
+    used: dict[str, float],
+    seconds: float,
+    entries: int,
+    busy_cores: float,
+    idle: dict[str, float] | None = None,
+) -> list[str]:
+    """The lines of the CPU account of `entries` entries, `used` over `seconds`: the cores
+    busy while they were sent, the ms per entry per component (largest first, the work behind
+    them included, a quiet stack's own use over those seconds taken off), and the rate at
+    which that cost fills every core of the machine."""
+    idle = idle or {}
+    cores = os.cpu_count() or 1
+    spent = {name: max(0.0, s - idle.get(name, 0.0) * seconds) for name, s in used.items()}
+    total = sum(spent.values())
+    if not entries or total <= 0:
+        return ["CPU: not measured"]
+    per_entry = {name: 1000 * s / entries for name, s in spent.items()}
+    ours = sum(ms for name, ms in per_entry.items() if name.startswith("function "))
+    lines = [
+        f"CPU: {busy_cores:.2f} of {cores} cores busy while sending; "
+        f"{1000 * total / entries:.1f} ms per entry, {ours:.1f} of it in our functions: "
+        f"{cores} cores carry at most {cores * entries / total:.0f} entries/s at this cost"
+        + (f" (a quiet stack's {sum(idle.values()):.2f} cores taken off)" if idle else "")
+    ]
+    for name, ms in sorted(per_entry.items(), key=lambda item: -item[1]):
+        if ms >= 0.05:
+            lines.append(f"    {ms:6.1f} ms  {name}")
+    return lines
+
+
 def add_load_arguments(parser: Any, *, rates: str, senders: int) -> None:
     """The options of an open-loop load benchmark: a sustained run, then rate steps."""
     parser.add_argument("--rates", default=rates, help="entries/s of the steps, comma-separated")
