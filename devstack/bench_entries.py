@@ -16,6 +16,7 @@ entry the checks would double the load under test). Per rate step it prints:
 - entry ack -> the stay counted in the dashboard's figures (the figures pump, in batches),
   and whether those figures then agree with the aggregation queries (stays today, cars
   inside each facility);
+- the rate the stack took: the step's entries over the time the senders took to send them;
 - the CPU account: the cores busy while the entries were sent, and the CPU time per entry
   (the work behind it included) of each part of the stack: our functions, the emulators,
   the benchmark's own senders; and so the rate at which that cost fills the machine;
@@ -69,7 +70,15 @@ class Step:
     not_found: int = 0
     failed: int = 0
     late_ms: list[tuple[float, float]] = field(default_factory=list)
+    first_due: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def taken_rate(self, last_send: float) -> float:
+        """Entries a second the stack let the senders send: the step's entries over the time
+        from the first one's due instant to the last send (the offered rate while the
+        senders keep up; less once acknowledgements hold them back)."""
+        sent = int(self.rate * self.duration)
+        return (sent - 1) / (last_send - self.first_due) if last_send > self.first_due else 0.0
 
 
 def counted_times(db, keys: list[str]) -> dict[str, float]:
@@ -175,7 +184,7 @@ def drive(args, demo, step: Step, hosting: str) -> float:
         return job
 
     schedule = Schedule(args.senders)
-    start = time.time() + 0.5
+    start = step.first_due = time.time() + 0.5
     for n in range(int(step.rate * step.duration)):
         schedule.add(start + n / step.rate, entry(n))
 
@@ -256,6 +265,7 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         f"queried {queried}: {'agree' if kept == queried else 'DISAGREE'}"
     )
     print(f"  senders' lateness                    {summary([ms for _, ms in step.late_ms])}")
+    print(f"  taken: {step.taken_rate(last_send):.1f} entries/s of the {rate:g} offered")
     cold = counter.workers_started()
     print(
         f"  load average {os.getloadavg()[0]:.1f}; emulator workers started during the step "

@@ -1,4 +1,5 @@
-"""The benchmarks read the session trigger's time per handler from the emulator's log."""
+"""What the benchmarks compute from what they read: the emulator's log (invocations, the
+session trigger's time per handler), /proc (the CPU account) and their own sends."""
 
 from devstack.benchlib import Invocations
 
@@ -133,3 +134,14 @@ def test_the_stack_is_found_under_the_launcher_and_the_machine_counts_otherwise(
 
     (tmp_path / "20").joinpath("cmdline").write_bytes(b"bash\0")  # no emulators above us
     assert 99 in CpuUse(tmp_path).sample()
+
+
+def test_the_rate_taken_is_the_offered_one_while_the_senders_keep_up():
+    from devstack.bench_entries import Step
+
+    step = Step(rate=50, duration=20, first_due=1000.0)
+    # 1,000 entries due over 19.98 s: sent on time, the offered rate.
+    assert abs(step.taken_rate(1000.0 + 999 / 50) - 50) < 1e-9
+    # The last one sent 12.5 s late: 999 intervals over 32.48 s.
+    assert abs(step.taken_rate(1000.0 + 999 / 50 + 12.5) - 999 / 32.48) < 1e-9
+    assert step.taken_rate(999.0) == 0.0
