@@ -1,8 +1,9 @@
 """What the end-to-end benchmarks share: the stack's environment, the demo tenant with a
-registered driver and a phone, registered plates, the FCM recorder and percentiles.
+registered driver and a phone, registered plates, the FCM recorder, percentiles, the
+invocations read from the emulator's log and the CPU account read from /proc.
 
-Used by bench_pipeline, bench_push and bench_ingest. Not a benchmark itself (benchrun runs
-only devstack/bench_*.py).
+Used by the entries, pipeline, push and ingest benchmarks. Not a benchmark itself
+(benchrun runs only devstack/bench_*.py).
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ class Invocations:
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_TARGET = b"FUNCTION_TARGET="  # the Functions emulator names each worker's function so
 
 
 def component_of(cmdline: str, function_target: str | None, is_benchmark: bool) -> str:
@@ -237,9 +239,9 @@ def _parent_of(stat: str) -> int:
 
 class CpuUse:
     """CPU time the stack's processes used between `start()` and `stop()`, per component:
-    what the 2 cores of the build machine spend on each entry. Read from /proc; on a machine
-    when the benchmark was not started by the stack (a run against a stack started
-    elsewhere), every process on the machine counts."""
+    what the machine's cores spend on each entry. Read from /proc; when the benchmark was
+    not started by the stack (a run against a stack started elsewhere), every process on the
+    machine counts."""
 
     def __init__(self, proc: Path = Path("/proc")) -> None:
         self.proc = proc
@@ -259,7 +261,7 @@ class CpuUse:
             except OSError:
                 continue
             target = next(
-                (e[16:].decode() for e in environ if e.startswith(b"FUNCTION_TARGET=")), None
+                (e[len(_TARGET) :].decode() for e in environ if e.startswith(_TARGET)), None
             )
             found[int(entry.name)] = (stat, cmdline, target)
         return found
