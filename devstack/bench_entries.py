@@ -206,7 +206,7 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
     cpu = CpuUse()
     cpu.start()
     last_send = drive(args, demo, step, hosting)
-    sending, sending_seconds = cpu.stop()
+    sending, sending_seconds = cpu.since_start()
     begun_at_end, finished_at_end = trigger_counts(counter)
     entries = len(step.acked)
     trigger_done = figures_done = None
@@ -221,7 +221,7 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
             if len(counted_at) == len(step.acked):
                 figures_done = max(counted_at.values(), default=last_send)
         time.sleep(0.5)
-    used, used_seconds = cpu.stop()  # the entries and the work behind them
+    used, used_seconds = cpu.since_start()  # the entries and the work behind them
     counted = [(counted_at[k] - a) * 1000 for k, a in step.acked.items() if k in counted_at]
     uncounted = len(step.acked) - len(counted)
     kept, queried = figures_against_queries(db, demo.operator_id)

@@ -207,7 +207,7 @@ class Invocations:
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_TARGET = b"FUNCTION_TARGET="  # the Functions emulator names each worker's function so
+_TARGET = b"FUNCTION_TARGET="  # how the Functions emulator tells a worker its function
 
 
 def component_of(cmdline: str, function_target: str | None, is_benchmark: bool) -> str:
@@ -227,18 +227,15 @@ def component_of(cmdline: str, function_target: str | None, is_benchmark: bool) 
     return "other"
 
 
-def _stat_ticks(stat: str) -> int:
-    """utime + stime of a /proc/<pid>/stat line (the command may contain spaces)."""
+def _parent_and_ticks(stat: str) -> tuple[int, int]:
+    """The parent pid and utime + stime of a /proc/<pid>/stat line (the command, in
+    parentheses, may contain spaces)."""
     fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def _parent_of(stat: str) -> int:
-    return int(stat[stat.rfind(")") + 2 :].split()[1])
+    return int(fields[1]), int(fields[11]) + int(fields[12])
 
 
 class CpuUse:
-    """CPU time the stack's processes used between `start()` and `stop()`, per component:
+    """CPU time the stack's processes used since `start()`, per component:
     what the machine's cores spend on each entry. Read from /proc; when the benchmark was
     not started by the stack (a run against a stack started elsewhere), every process on the
     machine counts."""
@@ -248,9 +245,10 @@ class CpuUse:
         self.before: dict[int, tuple[str, int]] = {}
         self.wall = 0.0
 
-    def _processes(self) -> dict[int, tuple[str, str, str | None]]:
-        """pid -> (stat, cmdline, FUNCTION_TARGET) of every readable process."""
-        found: dict[int, tuple[str, str, str | None]] = {}
+    def _processes(self) -> dict[int, tuple[int, int, str, str | None]]:
+        """pid -> (parent pid, CPU ticks so far, cmdline, FUNCTION_TARGET) of every readable
+        process."""
+        found: dict[int, tuple[int, int, str, str | None]] = {}
         for entry in self.proc.iterdir() if self.proc.exists() else ():
             if not entry.name.isdigit():
                 continue
@@ -263,7 +261,7 @@ class CpuUse:
             target = next(
                 (e[len(_TARGET) :].decode() for e in environ if e.startswith(_TARGET)), None
             )
-            found[int(entry.name)] = (stat, cmdline, target)
+            found[int(entry.name)] = (*_parent_and_ticks(stat), cmdline, target)
         return found
 
     def _stack_root(self, processes: dict) -> int | None:
@@ -271,10 +269,10 @@ class CpuUse:
         launcher or firebase-tools): everything under it is the stack."""
         root, pid = None, os.getpid()
         while pid in processes and pid > 1:
-            stat, cmdline, _ = processes[pid]
+            parent, _, cmdline, _ = processes[pid]
             if "devstack" in cmdline or "firebase" in cmdline:
                 root = pid
-            pid = _parent_of(stat)
+            pid = parent
         return root
 
     def sample(self) -> dict[int, tuple[str, int]]:
@@ -282,8 +280,8 @@ class CpuUse:
         processes = self._processes()
         root = self._stack_root(processes)
         children: dict[int, list[int]] = {}
-        for pid, (stat, _, _) in processes.items():
-            children.setdefault(_parent_of(stat), []).append(pid)
+        for pid, (parent, _, _, _) in processes.items():
+            children.setdefault(parent, []).append(pid)
         members, todo = set(), [root] if root is not None else []
         while todo:
             pid = todo.pop()
@@ -292,11 +290,11 @@ class CpuUse:
         me = os.getpid()
         components = {
             pid: component_of(cmdline, target, pid == me)
-            for pid, (stat, cmdline, target) in processes.items()
+            for pid, (_, _, cmdline, target) in processes.items()
         }
         if not any(components[pid].startswith("firebase-tools") for pid in members):
             members = set(processes)  # the stack was started elsewhere
-        return {pid: (components[pid], _stat_ticks(processes[pid][0])) for pid in members}
+        return {pid: (components[pid], processes[pid][1]) for pid in members}
 
     def start(self) -> None:
         self.before, self.wall = self.sample(), time.time()
@@ -306,10 +304,10 @@ class CpuUse:
         own housekeeping), measured over `seconds`: taken off a step's account."""
         self.start()
         time.sleep(seconds)
-        used, wall = self.stop()
+        used, wall = self.since_start()
         return {name: spent / wall for name, spent in used.items()}
 
-    def stop(self) -> tuple[dict[str, float], float]:
+    def since_start(self) -> tuple[dict[str, float], float]:
         """CPU seconds per component since `start()`, and the wall-clock seconds. A process
         started since counts in full; one that ended since is not counted."""
         return used_between(self.before, self.sample()), time.time() - self.wall
