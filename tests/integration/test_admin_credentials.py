@@ -5,11 +5,13 @@ overlap, revocation answering 401 at once, last used at written at most every fe
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import requests
 
 from devstack import demo_data
 from parkingdone import credentials
+from parkingdone.models import operators
 from tests.integration import access_support as a
 from tests.integration import admin_support as support
 from tests.integration import ingest_support as ingest
@@ -59,7 +61,10 @@ def test_issued_webhook_token_works_once_shown_and_only_its_hash_is_kept(demo, d
 
 def test_enforcement_key_with_scope_and_expiry(demo, db, hosting_url):
     admin = support.sign_in("admin")
-    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    # The form's date is a day in the operator's zone (the key works through it): picked in
+    # UTC, it is a day too early between local and UTC midnight.
+    zone = ZoneInfo(operators.get(db, demo_data.OPERATOR_ID).time_zone)
+    tomorrow = (datetime.now(zone) + timedelta(days=2)).date().isoformat()
     key, digest = issue(
         admin,
         kind="enforcement",
