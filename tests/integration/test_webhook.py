@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from parkingdone import credentials
-from tests.integration.ingest_support import T0, add_tenant, body, minutes, pointer, post
+from tests.integration.ingest_support import (
+    T0,
+    add_tenant,
+    body,
+    minutes,
+    pointer,
+    post,
+    sessions_of,
+)
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -271,3 +279,65 @@ def _stored_event(demo, plate: str, at) -> dict:
         "imageUrl": None,
         "source": "anpr",
     }
+
+
+def test_a_credential_recalled_by_the_process_is_confirmed_in_the_event_transaction(
+    db, demo
+) -> None:
+    """The webhook parses with the credential as its process last read it and reads it again
+    with the plate's documents: a revocation since still answers 401, before any other
+    refusal, and writes nothing."""
+    from parkingdone.ingest import webhook
+
+    client = webhook.app.test_client()
+    token, digest = credentials.issue(db, "webhook", demo.operator_id, label="recalled")
+    headers = {"Authorization": f"Bearer {token}"}
+    first = client.post("/webhook", json=body("entry", T0, plate="REC-1"), headers=headers)
+    assert first.status_code == 202  # the process now holds the credential
+    credentials.revoke(db, digest)
+    events = {d.id for d in db.collection("events").get()}
+    sessions = {d.id for d in db.collection("sessions").get()}
+
+    revoked = client.post("/webhook", json=body("entry", T0, plate="REC-2"), headers=headers)
+    assert revoked.status_code == 401 and revoked.json["error"]["code"] == "unauthorized"
+    malformed = client.post("/webhook", data=b"{not json", headers=headers)
+    assert malformed.status_code == 401
+    foreign = client.post(
+        "/webhook", json=body("entry", T0, plate="REC-3", facility="nowhere-p0"), headers=headers
+    )
+    assert foreign.status_code == 401
+    assert {d.id for d in db.collection("events").get()} == events
+    assert {d.id for d in db.collection("sessions").get()} == sessions
+
+
+def test_a_credential_changed_since_recalled_is_applied_at_once(db, demo) -> None:
+    """A narrowed scope refuses the facility at the next request; a new payload format reads
+    the next request with it (the request is handled once more with the stored credential)."""
+    from parkingdone.ingest import webhook
+
+    client = webhook.app.test_client()
+    token, digest = credentials.issue(db, "webhook", demo.operator_id, label="changing")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (
+        client.post("/webhook", json=body("entry", T0, plate="CHG-1"), headers=headers).status_code
+        == 202
+    )
+    ref = db.collection("credentials").document(digest)
+
+    ref.update({"facilityIds": ["kamppi-p2"]})
+    narrowed = client.post("/webhook", json=body("entry", T0, plate="CHG-2"), headers=headers)
+    assert narrowed.status_code == 404 and narrowed.json["error"]["code"] == "unknown_facility"
+    assert sessions_of(db, demo.facility_id, "CHG2") == []
+
+    fields = {"event": "event", "plate": "vehicle.plate", "facility_id": "site", "timestamp": "at"}
+    ref.update({"facilityIds": [], "adapter": {"fields": fields}})
+    canonical = body("entry", T0)
+    payload = {
+        "event": "entry",
+        "vehicle": {"plate": "chg 3"},
+        "site": demo.facility_id,
+        "at": canonical["timestamp"],
+    }
+    reformatted = client.post("/webhook", json=payload, headers=headers)
+    assert reformatted.status_code == 202, reformatted.json
+    assert [s["plate"] for s in sessions_of(db, demo.facility_id, "CHG3")] == ["CHG3"]

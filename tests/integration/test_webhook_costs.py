@@ -23,14 +23,17 @@ def test_entry_and_exit_cost_at_most_four_reads_and_four_writes_projection_inclu
     counter.reset()
     entry = body("entry", T0, plate="NEW-1")
     assert client.post("/webhook", json=entry, headers=headers).status_code == 202
-    # credential + (plate document, plateOwners); inbox event + session + plate document
-    # (track and projection) + the plate's look-alike index entry
+    # (credential, plate document, plateOwners) in one batch; inbox event + session + plate
+    # document (track and projection) + the plate's look-alike index entry
     assert (counter.reads, counter.writes) == (3, 4)
+    # The credential, recalled by this process, is confirmed with the plate's documents:
+    # one read round trip and the commit (and the transaction's begin, not counted).
+    assert counter.rpcs == {"batch_get": 1, "commit": 1}
 
     counter.reset()
     exit_body = body("exit", T0 + minutes(45), plate="NEW-1")
     assert client.post("/webhook", json=exit_body, headers=headers).status_code == 202
-    # credential + (plate document, plateOwners); inbox event + session + plate document
+    # (credential, plate document, plateOwners); inbox event + session + plate document
     assert (counter.reads, counter.writes) == (3, 3)
 
     # Charging's write-back on the closed stay (to_invoice: no driver) comes first.

@@ -5,6 +5,10 @@ with a create() precondition: a repeated delivery fails that precondition withou
 extra read on the first delivery, and is then answered from the stored document. If the
 processing itself fails, the event is still recorded (status "failed") so that the replay
 command or the scheduled sweep processes it later; nothing accepted is lost.
+
+A webhook request's credential is confirmed in the same transaction, read in the batch with
+the plate's documents (credentials.Confirmation): a refused request writes and records
+nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from parkingdone import tenants
+from parkingdone import credentials, errors, tenants
 from parkingdone.enforcement import store as projection
 from parkingdone.models.events import COLLECTION as EVENTS
 from parkingdone.sessions import machine, store
@@ -111,18 +115,22 @@ def _apply(
     event: machine.Event,
     record: dict[str, Any],
     retry: bool,
+    confirmation: credentials.Confirmation | None,
 ) -> Result:
     ref = db.collection(EVENTS).document(event.event_id)
     if retry:
         current = ref.get(transaction=transaction)
         if current.exists and current.get("status") in SETTLED:
             return _result_from(event.event_id, current.to_dict(), replayed=True)
+    also = confirmation.ref if confirmation else None
+    doc, uid, credential = store.read_plate(transaction, db, facility.id, event.plate, also)
+    if confirmation:
+        confirmation.check(credential)
     now = datetime.now(UTC)
     bound = tenants.late_event_bound(db, facility)
     if event.at < now - bound:
         # Far in the past: applying it could open or charge a stay nobody can check.
         return _hold(transaction, ref, record, retry, now, "older_than_bound")
-    doc, uid = store.read_plate(transaction, db, facility.id, event.plate)
     track = store.track_from(doc, event.plate)
     ctx = machine.Context(
         operator_id=facility.operator_id,
@@ -207,10 +215,11 @@ def _run(
     event: machine.Event,
     record: dict[str, Any],
     retry: bool,
+    confirmation: credentials.Confirmation | None = None,
 ) -> Result:
     @firestore.transactional
     def work(transaction: Transaction) -> Result:
-        return _apply(transaction, db, facility, event, record, retry)
+        return _apply(transaction, db, facility, event, record, retry, confirmation)
 
     # The plate's document is also refreshed by triggers (a payment outcome): contention is
     # expected now and then, and each attempt is cheap.
@@ -222,12 +231,18 @@ def process(
     facility: tenants.Facility,
     event: machine.Event,
     record: dict[str, Any],
+    confirmation: credentials.Confirmation | None = None,
 ) -> Result:
-    """Record and apply `event` once; a repeat answers like the first delivery did."""
+    """Record and apply `event` once; a repeat answers like the first delivery did.
+
+    With `confirmation`, the request's credential is confirmed in the same transaction; its
+    refusal (errors.ApiError) is raised with nothing written or recorded."""
     log = {"operatorId": facility.operator_id, "facilityId": facility.id, "eventId": event.event_id}
     ref = db.collection(EVENTS).document(event.event_id)
     try:
-        result = _run(db, facility, event, record, retry=False)
+        result = _run(db, facility, event, record, retry=False, confirmation=confirmation)
+    except errors.ApiError:
+        raise  # the request itself was refused (its credential): not a failed processing
     except (gexc.AlreadyExists, gexc.Conflict):
         stored = ref.get()
         data = stored.to_dict() or {}

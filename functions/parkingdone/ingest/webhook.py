@@ -1,8 +1,11 @@
 """The `webhook` HTTP function: operators' ANPR cameras and barriers post entry/exit here.
 
-Authenticate (one read), map the operator's format onto the canonical event, validate,
-find the facility (cached), then record and apply the event in one transaction. Image
-copies, pushes and payments happen in triggers, so the answer is fast.
+Recall the token's credential, map the operator's format onto the canonical event, validate,
+find the facility (cached), then record and apply the event in one transaction, which also
+reads the credential again (with the plate's documents) and refuses a revoked or expired one.
+A request refused before that transaction is answered only after a fresh read of its
+credential, so a revoked token always gets 401. Image copies, pushes and payments happen in
+triggers, so the answer is fast.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 import pydantic
 from firebase_functions import logger
 from flask import Flask, Response, jsonify, request
+from google.cloud.firestore import Client
 
 from parkingdone import credentials, errors, firebase, tenants
 from parkingdone.http import bearer_token, create_app, json_body
@@ -64,7 +68,24 @@ def _code_of(exc: pydantic.ValidationError) -> str:
 def handle() -> tuple[dict[str, Any], int]:
     """The answer to the current request: 202 when new, 200 when a repeat."""
     db = firebase.db()
-    credential = credentials.authenticate(db, "webhook", bearer_token(request))
+    token = bearer_token(request)
+    credential, confirmed = credentials.recall(db, "webhook", token)
+    try:
+        return _handle(db, credential, confirmed)
+    except credentials.CredentialChanged:
+        # Parsed with a credential since changed: once more with the stored one.
+        return _handle(db, credentials.authenticate(db, "webhook", token), confirmed=True)
+    except errors.ApiError as exc:
+        if not confirmed and exc.status != 401:
+            credentials.authenticate(db, "webhook", token)  # 401 first, as a fresh read says
+        raise
+
+
+def _handle(
+    db: Client, credential: credentials.Credential, confirmed: bool
+) -> tuple[dict[str, Any], int]:
+    """The request handled with `credential`; confirmed False: confirm it in the event's
+    transaction (credentials.Confirmation)."""
     payload = json_body(request)
     event = parse(credential.adapter, payload)
     facility = tenants.find_facility(db, credential.operator_id, event.facility_id)
@@ -95,7 +116,10 @@ def handle() -> tuple[dict[str, Any], int]:
         receivedAt=datetime.now(UTC),
         payload=payload if credential.adapter else None,
     )
-    result = inbox.process(db, facility, canonical, record)
+    confirmation = None if confirmed else credentials.Confirmation(db, credential)
+    result = inbox.process(db, facility, canonical, record, confirmation)
+    if confirmation and confirmation.fresh:
+        credentials.record_use(db, confirmation.fresh, datetime.now(UTC))
     return result.body(), 200 if result.replayed else 202
 
 

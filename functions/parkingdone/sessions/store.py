@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore import Client, Transaction
+from google.cloud.firestore import Client, DocumentReference, DocumentSnapshot, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from parkingdone.models import sessions
@@ -169,16 +169,24 @@ def _first_at(session: sessions.SessionDoc) -> datetime:
 
 
 def read_plate(
-    transaction: Transaction, db: Client, facility_id: str, plate: str
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The plate's document at the facility and its registered driver's uid: one batch get."""
+    transaction: Transaction,
+    db: Client,
+    facility_id: str,
+    plate: str,
+    also: DocumentReference | None = None,
+) -> tuple[dict[str, Any] | None, str | None, DocumentSnapshot | None]:
+    """The plate's document at the facility, its registered driver's uid and the snapshot of
+    `also` (a document the caller needs in the same transaction, None without): one batch
+    get."""
     doc_ref = plate_ref(db, facility_id, plate)
     owner_ref = db.collection(PLATE_OWNERS).document(plate)
-    found = {s.reference.path: s for s in transaction.get_all([doc_ref, owner_ref])}
+    refs = [doc_ref, owner_ref] + ([also] if also is not None else [])
+    found = {s.reference.path: s for s in transaction.get_all(refs)}
     doc = found.get(doc_ref.path)
     owner = found.get(owner_ref.path)
     uid = (owner.to_dict() or {}).get("uid") if owner is not None and owner.exists else None
-    return (doc.to_dict() if doc is not None and doc.exists else None), uid
+    extra = found.get(also.path) if also is not None else None
+    return (doc.to_dict() if doc is not None and doc.exists else None), uid, extra
 
 
 def has_saved_card(transaction: Transaction | None, db: Client, uid: str) -> bool:
