@@ -41,12 +41,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import requests
-
 from devstack.bench_pipeline import DRAIN_LIMIT, LATE_AT_END_MS, Schedule, grew, thirds, warm_up
 from devstack.benchlib import (
     CpuUse,
     Invocations,
+    Senders,
     add_load_arguments,
     connect,
     cpu_account,
@@ -135,13 +134,8 @@ def drive(args, demo, step: Step, hosting: str) -> float:
 
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
     tag = uuid.uuid4().hex[:5].upper()
-    local = threading.local()
+    senders = Senders(hosting)
     last_send = [0.0]
-
-    def http() -> requests.Session:
-        if not hasattr(local, "s"):
-            local.s = requests.Session()
-        return local.s
 
     def entry(number: int):
         plate = f"N{tag}{number:05d}"
@@ -149,30 +143,29 @@ def drive(args, demo, step: Step, hosting: str) -> float:
         def job(due: float) -> None:
             sent = time.time()
             last_send[0] = max(last_send[0], sent)
-            r = http().post(
-                f"{hosting}/webhook",
-                headers=headers,
-                json={
+            r = senders.mine().post_json(
+                "/webhook",
+                {
                     "event": "entry",
                     "plate": plate,
                     "facility_id": demo.facility_id,
                     "timestamp": (datetime.now(UTC) - timedelta(seconds=5)).isoformat(),
                     "event_id": f"{plate}-entry",
                 },
-                timeout=60,
+                headers,
             )
             acked = time.time()
-            if r.status_code >= 300:
+            if r.status >= 300:
                 with step.lock:
                     step.failed += 1
                 return
-            contribution = figures.contribution_id("session", r.json()["sessionId"])
+            contribution = figures.contribution_id("session", r.body["sessionId"])
             with step.lock:
                 step.ack_ms.append((acked - sent) * 1000)
                 step.acked[contribution] = acked
             if number % every:
                 return
-            found, seen = officer_check(http(), hosting, demo.facility_id, plate)
+            found, seen = officer_check(senders.mine(), demo.facility_id, plate)
             with step.lock:
                 if found == "failed":
                     step.failed += 1

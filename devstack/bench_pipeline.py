@@ -47,6 +47,8 @@ import requests
 from devstack.benchlib import (
     Invocations,
     Recorder,
+    Senders,
+    SendFailed,
     add_load_arguments,
     connect,
     officer_check,
@@ -173,7 +175,7 @@ class Schedule:
                     self.late_ms.append((due, max(0.0, (time.time() - due) * 1000)))
                 try:
                     job(due)
-                except requests.RequestException:
+                except (requests.RequestException, SendFailed):
                     with self._lock:
                         self.failures += 1
 
@@ -187,39 +189,33 @@ class Schedule:
 def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
     """Entry n is due at start + n/rate, its exit EXIT_AFTER s later; --senders at a time."""
     headers = {"Authorization": f"Bearer {demo.webhook_token}"}
-    local = threading.local()
+    senders = Senders(hosting, timeout=30)
     entered: dict[int, tuple[str, datetime]] = {}  # number -> (sessionId, event time)
     done = {n: threading.Event() for n in range(len(plates))}
-
-    def http() -> requests.Session:
-        if not hasattr(local, "s"):
-            local.s = requests.Session()
-        return local.s
 
     def post(kind: str, plate: str, at: datetime, number: int) -> tuple[str | None, float]:
         sent = time.time()
         with run.lock:
             run.sent.append(sent)
-        r = http().post(
-            f"{hosting}/webhook",
-            headers=headers,
-            json={
+        r = senders.mine().post_json(
+            "/webhook",
+            {
                 "event": kind,
                 "plate": plate,
                 "facility_id": demo.facility_id,
                 "timestamp": at.isoformat().replace("+00:00", "Z"),
                 "event_id": f"{plate}-{kind}-{number}",
             },
-            timeout=30,
+            headers,
         )
         acked = time.time()
-        if r.status_code >= 300:
+        if r.status >= 300:
             with run.lock:
                 run.errors += 1
             return None, acked
         with run.lock:
             run.ack_ms.append((acked - sent) * 1000)
-        return r.json().get("sessionId"), acked
+        return (r.body or {}).get("sessionId"), acked
 
     def entry(number: int) -> Callable[[float], None]:
         def job(due: float) -> None:
@@ -232,7 +228,7 @@ def drive(args, demo, plates: list[str], run: Run, hosting: str) -> None:
                 entered[number] = (session_id, at)
                 with run.lock:
                     run.entry_ack[session_id] = acked
-                found, seen = officer_check(http(), hosting, demo.facility_id, plate, timeout=30)
+                found, seen = officer_check(senders.mine(), demo.facility_id, plate)
                 with run.lock:
                     if found == "failed":
                         run.check_failed += 1
