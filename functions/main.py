@@ -7,7 +7,7 @@ the functions.
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn, tasks_fn
 from flask import Response
 
-from parkingdone import callable_api, config, firebase
+from parkingdone import callable_api, config, firebase, settings
 from parkingdone.http import dispatch
 
 # Explicit cpu: set_global_options without it silently selects gen1 CPU sizing.
@@ -102,7 +102,9 @@ def stripeWebhook(request: https_fn.Request) -> Response:
 
 @tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=10, min_backoff_seconds=30),
-    rate_limits=options.RateLimits(max_concurrent_dispatches=50),
+    rate_limits=options.RateLimits(
+        max_concurrent_dispatches=settings.SETTLE_TASK_MAX_CONCURRENT
+    ),
     secrets=_PAY_SECRETS,
     timeout_sec=300,
 )

@@ -25,6 +25,17 @@ REVIEW_THRESHOLD_MINOR = 10_000
 # Seconds after a stay closes before it is charged, so late camera events can still re-pair
 # it (the facility may set its own window; 0 charges at once).
 CHARGE_SETTLE_SECONDS = 120
+# The longest a settle task that arrived before its stay's charge time waits in its handler;
+# an earlier arrival is retried by Cloud Tasks instead (after 30 s, then 60 s, so a 120 s
+# window is charged on time). The Cloud Tasks emulator dispatches at once, whatever the delay
+# (production honours it): this keeps a waiting task well inside the emulator's 60 s dispatch
+# deadline, which otherwise dispatches the task again beside the one still waiting.
+SETTLE_TASK_MAX_WAIT_SECONDS = 30
+# Settled charges at a time (the task queue's rate limit). A waiting task holds one of the
+# Functions emulator's 50 invocation slots, which every function shares: 50 of them stopped
+# the webhook itself for up to the settle window. In production: charges at the provider at
+# once.
+SETTLE_TASK_MAX_CONCURRENT = 10
 # A wallet top-up from the app: at least 5.00 and at most 200.00 at a time (card fees make
 # smaller top-ups poor value; larger ones are prepayment the operator must carry), and a
 # wallet holds at most 500.00 (minor units).

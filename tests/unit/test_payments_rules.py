@@ -234,3 +234,35 @@ def test_tariff_error_for_a_session_without_exit():
     )
     with pytest.raises(tariffs.TariffError):
         rules.compute_session_fee(facility, session)
+
+
+def test_a_settle_task_waits_only_briefly_for_its_charge_time():
+    """The Cloud Tasks emulator dispatches at once: a task a little early waits in its
+    handler, an earlier one is retried by Cloud Tasks (never holding a worker for the whole
+    window); a late one, or a stay without a charge time, charges at once."""
+    from parkingdone import settings
+    from parkingdone.payments import charging
+
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    limit = settings.SETTLE_TASK_MAX_WAIT_SECONDS
+    assert charging.early_wait_seconds(None, now) == 0
+    assert charging.early_wait_seconds(now - timedelta(seconds=5), now) == 0
+    assert charging.early_wait_seconds(now + timedelta(seconds=limit), now) == limit
+    with pytest.raises(charging.RetryLater):
+        charging.early_wait_seconds(now + timedelta(seconds=limit + 1), now)
+    # Cloud Tasks' retries (30 s, then 60 s) reach a default window's charge time in time.
+    arrivals = [0, 30, 90]
+    window = settings.CHARGE_SETTLE_SECONDS
+    waits = []
+    for at in arrivals:
+        try:
+            waits.append(
+                charging.early_wait_seconds(
+                    now + timedelta(seconds=window), now + timedelta(seconds=at)
+                )
+            )
+        except charging.RetryLater:
+            waits.append(None)
+    assert waits == [None, None, window - 90]
+    # The emulator's 60 s dispatch deadline is never reached by a wait.
+    assert limit < 60

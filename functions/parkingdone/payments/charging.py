@@ -43,7 +43,7 @@ from firebase_functions import logger
 from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 
-from parkingdone import errors, firebase, messages, tariffs, tenants
+from parkingdone import errors, firebase, messages, settings, tariffs, tenants
 from parkingdone.models import sessions
 from parkingdone.payments import notify, publisher, receipts, wallet
 from parkingdone.payments.ledger import Subject, charge_request, new_entry, session_summary
@@ -704,9 +704,17 @@ def process_session(
 
 
 SETTLE_FUNCTION = "chargeSettledSession"
-# The longest a settle task that arrived early waits in its handler (the function's timeout
-# is above this); an earlier arrival is retried by Cloud Tasks instead.
-MAX_EARLY_WAIT_SECONDS = 240
+
+
+def early_wait_seconds(charge_at: datetime | None, now: datetime) -> float:
+    """How long a settle task arriving at `now` waits before charging (0: charge now), or
+    RetryLater when it is too early to wait in the handler."""
+    if charge_at is None:
+        return 0.0
+    early = (charge_at - now).total_seconds()
+    if early > settings.SETTLE_TASK_MAX_WAIT_SECONDS:
+        raise RetryLater(f"charged at {charge_at.isoformat()}")
+    return max(early, 0.0)
 
 
 def settle_task_id(session_id: str) -> str:
@@ -789,19 +797,16 @@ def charge_settled_session(session_id: str) -> str:
     """Task handler: charge a session once its settle window has passed.
 
     The Cloud Tasks emulator dispatches at once, ignoring the delay (production honours it):
-    a task that arrives before `chargeAt` waits out the rest here, at most
-    MAX_EARLY_WAIT_SECONDS, and raises beyond that so Cloud Tasks tries again later.
+    a task that arrives before `chargeAt` waits out the rest here when that is at most
+    settings.SETTLE_TASK_MAX_WAIT_SECONDS, and raises otherwise so Cloud Tasks tries again later.
     """
     if not session_id:
         return "ignored"
     snapshot = firebase.db().collection(SESSIONS).document(session_id).get()
     charge_at = (snapshot.to_dict() or {}).get("chargeAt") if snapshot.exists else None
-    if charge_at is not None:
-        early = (charge_at - datetime.now(UTC)).total_seconds()
-        if early > MAX_EARLY_WAIT_SECONDS:
-            raise RetryLater(f"session {session_id} is charged at {charge_at.isoformat()}")
-        if early > 0:
-            time.sleep(early)
+    wait = early_wait_seconds(charge_at, datetime.now(UTC))
+    if wait:
+        time.sleep(wait)
     result = process_session(session_id, source="settle")
     if result == "settling":
         raise RetryLater(f"session {session_id} is still settling")
