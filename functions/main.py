@@ -102,9 +102,7 @@ def stripeWebhook(request: https_fn.Request) -> Response:
 
 @tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=10, min_backoff_seconds=30),
-    rate_limits=options.RateLimits(
-        max_concurrent_dispatches=settings.SETTLE_TASK_MAX_CONCURRENT
-    ),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=settings.SETTLE_TASK_MAX_CONCURRENT),
     secrets=_PAY_SECRETS,
     timeout_sec=300,
 )
