@@ -31,6 +31,8 @@ PROJECT_ID = "demo-parkingdone"
 REGION = "europe-west1"
 VENV_BIN = ROOT / ".venv" / "bin"
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
+# Preloaded into firebase-tools: one port per Functions emulator worker (see the file).
+WORKER_PORTS = ROOT / "devstack" / "worker_ports.js"
 GCLOUD_PUBSUB = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
 LAUNCHER_JAR = ROOT / ".cache" / "emulators" / "firestore-launcher.jar"
 SECRETS_FILE = ROOT / "functions" / ".secret.local"
@@ -246,11 +248,16 @@ class Stack:
 
     def start_firebase(self, *args: str, **popen: object) -> subprocess.Popen:
         """firebase-tools with `args`, in a session of its own: a terminal's signals reach
-        this process only, which then stops the emulators in order."""
+        this process only, which then stops the emulators in order. It runs with
+        devstack/worker_ports.js preloaded: two functions' workers started together are
+        never handed the same port."""
+        env = self.env()
+        preload = f'--require "{WORKER_PORTS}"'
+        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {preload}".strip()
         self.firebase = subprocess.Popen(
             firebase_command(*args, offset=self.offset),
             cwd=ROOT,
-            env=self.env(),
+            env=env,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             **popen,

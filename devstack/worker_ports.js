@@ -1,0 +1,57 @@
+// Preloaded into firebase-tools by devstack/stack.py (NODE_OPTIONS=--require).
+//
+// The Functions emulator starts each new Python worker on a port from portfinder, which only
+// checks that the port is free at that instant, from a random start in 8081-9080; the worker
+// binds it a second or two later, once our code has loaded. Two workers started together
+// could be handed the same port, and a request to the second then failed with "socket hang
+// up" (a bare 500). Here a port is handed out once per HOLD_MS, one request at a time.
+"use strict";
+
+const HOLD_MS = 120000;
+
+function install() {
+  const path = require("path");
+  const tools = path.dirname(require.resolve("firebase-tools/package.json"));
+  const portfinder = require(require.resolve("portfinder", { paths: [tools] }));
+  if (portfinder.__workerPortsOnce) {
+    return;
+  }
+  const find = portfinder.getPortPromise.bind(portfinder);
+  const handedOut = new Map(); // port -> when it was handed out
+  let queue = Promise.resolve();
+
+  async function fresh(options) {
+    const now = Date.now();
+    for (const [port, at] of handedOut) {
+      if (now - at > HOLD_MS) {
+        handedOut.delete(port);
+      }
+    }
+    let start = (options && options.port) || 8000;
+    for (;;) {
+      const port = await find({ ...options, port: start });
+      if (!handedOut.has(port)) {
+        handedOut.set(port, now);
+        return port;
+      }
+      start = port + 1;
+    }
+  }
+
+  portfinder.getPortPromise = function (options) {
+    const next = queue.then(() => fresh(options));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  portfinder.__workerPortsOnce = true;
+}
+
+// Only firebase-tools starts workers; other node processes started from its environment
+// (a browser test's driver) are left as they are.
+if ((process.argv[1] || "").includes("firebase")) {
+  try {
+    install();
+  } catch (error) {
+    process.emitWarning(`worker ports: not installed (${error.message})`);
+  }
+}
