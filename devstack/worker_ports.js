@@ -48,7 +48,7 @@ function install() {
 
 // Only firebase-tools starts workers; other node processes started from its environment
 // (a browser test's driver) are left as they are.
-if ((process.argv[1] || "").includes("firebase")) {
+if (/(^|[\\/])firebase(\.js)?$/.test(process.argv[1] || "")) {
   try {
     install();
   } catch (error) {
