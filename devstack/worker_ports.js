@@ -1,10 +1,17 @@
-// Preloaded into firebase-tools by devstack/stack.py (NODE_OPTIONS=--require).
+// Preloaded into firebase-tools by devstack/stack.py (NODE_OPTIONS=--require): how the
+// Functions emulator reaches its Python workers, made safe. Both failures below answered a
+// request with a bare 500 "socket hang up" ({"code":"ECONNRESET"}) and failed a test now and
+// then.
 //
-// The Functions emulator starts each new Python worker on a port from portfinder, which only
-// checks that the port is free at that instant, from a random start in 8081-9080; the worker
-// binds it a second or two later, once our code has loaded. Two workers started together
-// could be handed the same port, and a request to the second then failed with "socket hang
-// up" (a bare 500). Here a port is handed out once per HOLD_MS, one request at a time.
+// Ports: the emulator starts each new worker on a port from portfinder, which only checks
+// that the port is free at that instant, from a random start in 8081-9080; the worker binds
+// it a second or two later, once our code has loaded. Two workers started together could be
+// handed the same port. Here a port is handed out once per HOLD_MS, one request at a time.
+//
+// Connections: the emulator sends requests to a worker through node's keep-alive agent
+// (idle sockets kept 5 s), while the worker's gunicorn closes an idle connection after 2 s;
+// with firebase-tools' event loop busy, a request could go out on a socket the worker had
+// just closed. Here each request to a worker opens a connection of its own.
 "use strict";
 
 const HOLD_MS = 120000;
@@ -44,6 +51,12 @@ function install() {
     return next;
   };
   portfinder.__workerPortsOnce = true;
+
+  const emulator = require(path.join(tools, "lib", "emulator", "functionsEmulator.js"));
+  const reqOpts = emulator.TCPConn.prototype.httpReqOpts;
+  emulator.TCPConn.prototype.httpReqOpts = function () {
+    return { ...reqOpts.call(this), agent: false };
+  };
 }
 
 // Only firebase-tools starts workers; other node processes started from its environment
