@@ -341,7 +341,7 @@ def terminateOperator(req: https_fn.CallableRequest) -> dict:
 # may not contain underscores.
 @tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=3, min_backoff_seconds=30),
-    rate_limits=options.RateLimits(max_concurrent_dispatches=50),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=settings.PUSH_TASK_MAX_CONCURRENT),
 )
 def freePeriodReminder(req: https_fn.CallableRequest) -> None:
     """Delayed per session: "free parking ends soon", unless the car already left."""
@@ -352,7 +352,7 @@ def freePeriodReminder(req: https_fn.CallableRequest) -> None:
 
 @tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=30),
-    rate_limits=options.RateLimits(max_concurrent_dispatches=50),
+    rate_limits=options.RateLimits(max_concurrent_dispatches=settings.PUSH_TASK_MAX_CONCURRENT),
 )
 def pushRetry(req: https_fn.CallableRequest) -> None:
     """A push FCM could not take for a passing reason, sent again with back-off."""
