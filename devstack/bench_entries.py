@@ -21,7 +21,9 @@ entry the checks would double the load under test). Per rate step it prints:
   (the work behind it included) of each part of the stack: our functions, the emulators,
   the benchmark's own senders; and so the rate at which that cost fills the machine;
 - whether the step was steady: processed latency did not grow over the step, the senders
-  were on time at the end, the trigger and the figures were done within 5 s of the last
+  were on time at the end, the session trigger had begun all but a second's worth of the
+  entries by the last send (more behind is a backlog that grew during the step, however
+  fast it drains after), the trigger and the figures were done within 5 s of the last
   send, and the figures agree with the queries. The saturation rate is the highest steady
   step.
 
@@ -57,6 +59,15 @@ from devstack.benchlib import (
 )
 
 TRIGGER = "sessionWritten"
+# Entries the session trigger may not have begun by the last send, in seconds of the rate:
+# what is in flight at the instant, not a backlog.
+TRIGGER_BEHIND_SECONDS = 1.0
+
+
+def trigger_fell_behind(entries: int, begun_at_end: int, rate: float) -> bool:
+    """The session trigger's backlog grew during the step: by the last send it had begun
+    fewer invocations than the step's entries, by more than a second's worth."""
+    return entries - begun_at_end > rate * TRIGGER_BEHIND_SECONDS
 
 
 @dataclass
@@ -227,6 +238,8 @@ def one_step(args, demo, db, hosting: str, rate: float, duration: float) -> bool
         reasons.append("processed latency grew")
     if late_at_end > LATE_AT_END_MS:
         reasons.append(f"senders {late_at_end / 1000:.1f} s late at the end")
+    if trigger_fell_behind(entries, begun_at_end, rate):
+        reasons.append(f"session trigger {entries - begun_at_end} entries behind at the last send")
     if trigger_drain > DRAIN_LIMIT:
         reasons.append(f"session trigger done {trigger_drain:.1f} s after the last send")
     if figures_drain > DRAIN_LIMIT:
