@@ -145,3 +145,10 @@ def test_the_rate_taken_is_the_offered_one_while_the_senders_keep_up():
     # The last one sent 12.5 s late: 999 intervals over 32.48 s.
     assert abs(step.taken_rate(1000.0 + 999 / 50 + 12.5) - 999 / 32.48) < 1e-9
     assert step.taken_rate(999.0) == 0.0
+
+
+def test_the_machine_reference_is_a_cpu_time_in_milliseconds():
+    from devstack.benchlib import machine_reference_ms
+
+    taken = machine_reference_ms(rounds=1)
+    assert 1 < taken < 60_000
