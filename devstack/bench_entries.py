@@ -51,7 +51,7 @@ from devstack.benchlib import (
     add_load_arguments,
     connect,
     cpu_account,
-    machine_reference_ms,
+    machine_line,
     officer_check,
     percentile,
     run_load,
@@ -303,10 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = seed_driver(db, "bench-entries-device")
     hosting = os.environ["HOSTING_URL"]
     print(f"entries bench: {args.senders} senders, load average {os.getloadavg()[0]:.1f} at start")
-    print(
-        f"machine: the reference workload took {machine_reference_ms():.0f} ms of CPU "
-        "(devstack/benchlib.py: lower is a faster machine)"
-    )
+    print(machine_line())
     print(f"workers warmed up in {warm_up(demo, hosting, args.senders):.0f} s (not measured)")
     Invocations(from_start=True).wait_quiet(quiet=1.0, timeout=60)
     args.idle_cpu = CpuUse().idle()

@@ -51,7 +51,7 @@ from devstack.benchlib import (
     SendFailed,
     add_load_arguments,
     connect,
-    machine_reference_ms,
+    machine_line,
     officer_check,
     percentile,
     push_data,
@@ -461,10 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     recorder = Recorder()
 
     print(f"pipeline bench: {args.senders} senders, load average {os.getloadavg()[0]:.1f} at start")
-    print(
-        f"machine: the reference workload took {machine_reference_ms():.0f} ms of CPU "
-        "(devstack/benchlib.py: lower is a faster machine)"
-    )
+    print(machine_line())
     print(f"workers warmed up in {warm_up(demo, hosting, args.senders):.0f} s (not measured)")
     print("invocations of single events (counted from the emulator's log)")
     measure_invocations(args, demo, db, hosting)

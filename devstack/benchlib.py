@@ -455,8 +455,6 @@ def machine_reference_ms(rounds: int = 3) -> float:
     The same stack and command have cost 30 ms of CPU per entry on one day and 46 on another
     on machines of the same kind: printed beside a run's figures, this tells a slower
     machine from a slower stack."""
-    import json
-
     document = {
         "plate": "ABC123",
         "facilityId": "kamppi-p1",
@@ -471,6 +469,14 @@ def machine_reference_ms(rounds: int = 3) -> float:
             json.loads(json.dumps(document))
         best = min(best, time.process_time() - started)
     return best * 1000
+
+
+def machine_line() -> str:
+    """The machine reference as a benchmark prints it before its figures."""
+    return (
+        f"machine: the reference workload took {machine_reference_ms():.0f} ms of CPU "
+        "(devstack/benchlib.py: lower is a faster machine)"
+    )
 
 
 def add_load_arguments(parser: Any, *, rates: str, senders: int) -> None:
