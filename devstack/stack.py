@@ -31,7 +31,8 @@ PROJECT_ID = "demo-parkingdone"
 REGION = "europe-west1"
 VENV_BIN = ROOT / ".venv" / "bin"
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
-# Preloaded into firebase-tools: one port per Functions emulator worker (see the file).
+# Preloaded into firebase-tools: one port and one connection per Functions emulator worker
+# request (see the file).
 WORKER_PORTS = ROOT / "devstack" / "worker_ports.js"
 GCLOUD_PUBSUB = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
 LAUNCHER_JAR = ROOT / ".cache" / "emulators" / "firestore-launcher.jar"
@@ -250,7 +251,8 @@ class Stack:
         """firebase-tools with `args`, in a session of its own: a terminal's signals reach
         this process only, which then stops the emulators in order. It runs with
         devstack/worker_ports.js preloaded: two functions' workers started together are
-        never handed the same port."""
+        never handed the same port, and no request goes out on a connection a worker has
+        closed."""
         env = self.env()
         preload = f'--require "{WORKER_PORTS}"'
         env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {preload}".strip()
