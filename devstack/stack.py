@@ -139,6 +139,12 @@ def firebase_env(port_map: dict[str, int] | None = None) -> dict[str, str]:
         env["FIRESTORE_EMULATOR_BINARY_PATH"] = str(LAUNCHER_JAR)
     if GCLOUD_PUBSUB.exists():
         env["PUBSUB_EMULATOR_BINARY_PATH"] = str(GCLOUD_PUBSUB)
+    # The Functions emulator sends a worker one request at a time (a concurrent one starts
+    # another worker), so each worker's gunicorn runs its sync worker: the request is served
+    # on the thread that accepted it. The functions framework's default, 4 threads per core,
+    # handed every request to a pool thread and back, on the CPU the serial session trigger
+    # waits for. Deployed functions keep Cloud Run's own settings.
+    env["THREADS"] = "1"
     # Tests and scripts import the functions package directly.
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
     env.setdefault("PYTHONUNBUFFERED", "1")
