@@ -9,9 +9,11 @@
 // handed the same port. Here a port is handed out once per HOLD_MS, one request at a time.
 //
 // Connections: the emulator sends requests to a worker through node's keep-alive agent
-// (idle sockets kept 5 s), while the worker's gunicorn closes an idle connection after 2 s;
-// with firebase-tools' event loop busy, a request could go out on a socket the worker had
-// just closed. Here each request to a worker opens a connection of its own.
+// (idle sockets kept 5 s), while a threaded gunicorn worker closes an idle connection after
+// 2 s; with firebase-tools' event loop busy, a request could go out on a socket the worker
+// had just closed. Here each request to a worker opens a connection of its own. (Our stacks
+// now run gunicorn's sync worker, THREADS=1 in devstack/stack.py, which closes every
+// connection after its answer; this keeps the guarantee whatever the worker class.)
 "use strict";
 
 const HOLD_MS = 120000;
